@@ -1,0 +1,42 @@
+# Every target installs from pinned versions: pyproject.toml pins the direct dependencies and
+# constraints.txt pins everything they pull in.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv lint test test-long bench run clean distclean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -m "not slow" -n 2 --durations=15 -q
+
+# Exit status 5 means no test was selected: no slow sweep exists yet, which is not a failure.
+test-long: $(STAMP)
+	$(BIN)/pytest -m slow -q || test $$? -eq 5
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+run: $(STAMP)
+	$(BIN)/council simulate --agents 33 --byzantine 10 --requests 500 --seed 1
+
+clean:
+	rm -rf build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -f bench/results.json
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""HTTP front door for the council secretariat and scenario designers; arrives later."""

@@ -1,0 +1,100 @@
+"""A PBFT client session (OSDI'99 §4.1): sign requests, retransmit, accept ``f + 1`` replies.
+
+A client sends its request to the primary it believes in. Without an answer within
+``retransmit_timeout_ms`` it broadcasts the request to every replica (so backups start their
+view-change timers against a primary that ignores it) and doubles its wait. A result counts only
+when ``f + 1`` distinct replicas reply with the same result: at least one of them is correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from consensus.effects import Broadcast, Effect, Send
+from consensus.messages import Envelope, ReplyEntry, Request, replica_principal, seal
+from consensus.quorum import QuorumMath
+from crypto import Signer
+
+RETRANSMIT_TIMEOUT_MAX_MS = 60_000
+
+
+@dataclass(slots=True)
+class Outstanding:
+    envelope: Envelope
+    submitted_ms: int
+    retransmit_at_ms: int
+    retransmit_timeout_ms: int
+    results: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A request the council answered: ``f + 1`` replicas agreed on ``result``."""
+
+    timestamp: int
+    result: str
+    submitted_ms: int
+    completed_ms: int
+
+
+class ClientSession:
+    """One client principal's requests and the replies collected for them."""
+
+    def __init__(
+        self, quorums: QuorumMath, signer: Signer, *, retransmit_timeout_ms: int = 2_000
+    ) -> None:
+        self.quorums = quorums
+        self.signer = signer
+        self.principal = signer.principal
+        self.retransmit_timeout_ms = retransmit_timeout_ms
+        self.timestamp = 0
+        self.view_hint = 0
+        self.outstanding: dict[int, Outstanding] = {}
+        self.effects: list[Effect] = []
+
+    def submit(self, operation: str, now_ms: int) -> Envelope:
+        """Sign the next request and send it to the believed primary."""
+        self.timestamp += 1
+        request = Request(client=self.principal, timestamp=self.timestamp, operation=operation)
+        envelope = seal(self.signer, request)
+        self.outstanding[self.timestamp] = Outstanding(
+            envelope=envelope,
+            submitted_ms=now_ms,
+            retransmit_at_ms=now_ms + self.retransmit_timeout_ms,
+            retransmit_timeout_ms=self.retransmit_timeout_ms,
+        )
+        primary = replica_principal(self.quorums.primary(self.view_hint))
+        self.effects.append(Send(primary, envelope))
+        return envelope
+
+    def on_reply(self, replica: int, view: int, entry: ReplyEntry, now_ms: int) -> Completed | None:
+        """Count one replica's result for one of our requests (from a verified REPLY)."""
+        if entry.client != self.principal:
+            return None
+        outstanding = self.outstanding.get(entry.timestamp)
+        if outstanding is None or replica in outstanding.results:
+            return None
+        outstanding.results[replica] = entry.result
+        matching = sum(1 for result in outstanding.results.values() if result == entry.result)
+        if matching < self.quorums.weak:
+            return None
+        del self.outstanding[entry.timestamp]
+        self.view_hint = max(self.view_hint, view)
+        return Completed(entry.timestamp, entry.result, outstanding.submitted_ms, now_ms)
+
+    def tick(self, now_ms: int) -> None:
+        """Broadcast every request that waited too long, doubling its wait."""
+        for outstanding in self.outstanding.values():
+            if outstanding.retransmit_at_ms <= now_ms:
+                self.effects.append(Broadcast(outstanding.envelope))
+                outstanding.retransmit_timeout_ms = min(
+                    2 * outstanding.retransmit_timeout_ms, RETRANSMIT_TIMEOUT_MAX_MS
+                )
+                outstanding.retransmit_at_ms = now_ms + outstanding.retransmit_timeout_ms
+
+    def next_deadline_ms(self) -> int | None:
+        return min((o.retransmit_at_ms for o in self.outstanding.values()), default=None)
+
+    def take_effects(self) -> list[Effect]:
+        effects, self.effects = self.effects, []
+        return effects

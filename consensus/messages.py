@@ -1,0 +1,284 @@
+"""Protocol messages and the signed envelope they travel in.
+
+Every message is a frozen pydantic model, discriminated on ``kind``, that forbids unknown fields.
+What is signed is the message's canonical JSON text (sorted keys, compact separators), wrapped by
+``crypto.signing_bytes`` with the council id, the signer and the kind. The :class:`Envelope`
+keeps that exact text: a receiver verifies and decodes the bytes that travelled and never
+re-serialises a decoded object to check it. Certificates are tuples of envelopes, so they can be
+shown to anyone who holds the roster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Final, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
+
+from crypto import Signer
+
+NonNegative = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+Digest = Annotated[str, Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
+Principal = Annotated[str, Field(min_length=1, max_length=64)]
+
+#: Bounds on what a peer can make us hold; anything larger is rejected at decode time.
+BATCH_SIZE_LIMIT: Final = 4096
+PROOF_SIZE_LIMIT: Final = 65536
+OPERATION_SIZE_LIMIT: Final = 65536
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+#: Digest of the null request that fills a sequence-number gap after a view change.
+NULL_DIGEST: Final = hashlib.sha256(b"byzantine-council/null-batch").hexdigest()
+
+
+def replica_principal(replica: int) -> str:
+    """The roster name under which replica ``replica`` signs."""
+    return f"r{replica}"
+
+
+def canonical_json(value: Any) -> str:
+    """The one text form of a JSON value that is signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class MalformedMessage(Exception):
+    """A peer sent an envelope whose body does not decode to a valid message of its kind."""
+
+
+class Envelope(BaseModel):
+    """A signed message as it travels: the signer, the kind, the exact body text, the signature."""
+
+    model_config = _FROZEN
+
+    sender: Principal
+    kind: Annotated[str, Field(min_length=1, max_length=32)]
+    body: Annotated[str, Field(max_length=16 * 1024 * 1024)]
+    signature: Annotated[str, Field(min_length=128, max_length=128)]
+    # Per-object memo of the decoded message and of the verifier that accepted it; read through
+    # ``__pydantic_private__`` directly because pydantic's attribute hook is slow on hot paths.
+    _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def wire_size(self) -> int:
+        """Bytes this envelope occupies in transit (body, signature and small framing)."""
+        return len(self.body) + len(self.signature) + len(self.sender) + len(self.kind) + 48
+
+    def request_digest(self) -> str:
+        """Content digest of the signed body (Ed25519 signatures are deterministic)."""
+        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        digest: str | None = memo.get("digest")
+        if digest is None:
+            digest = hashlib.sha256(self.body.encode()).hexdigest()
+            memo["digest"] = digest
+        return digest
+
+
+class _Message(BaseModel):
+    model_config = _FROZEN
+
+
+class Request(_Message):
+    """A client's operation; ``timestamp`` orders a client's requests for exactly-once execution."""
+
+    kind: Literal["request"] = "request"
+    client: Principal
+    timestamp: Positive
+    operation: Annotated[str, Field(max_length=OPERATION_SIZE_LIMIT)]
+
+
+class PrePrepare(_Message):
+    """The primary assigns ``seq`` in ``view`` to a batch of signed requests (may be empty)."""
+
+    kind: Literal["pre-prepare"] = "pre-prepare"
+    view: NonNegative
+    seq: Positive
+    digest: Digest
+    requests: Annotated[tuple[Envelope, ...], Field(max_length=BATCH_SIZE_LIMIT)]
+
+
+class Prepare(_Message):
+    kind: Literal["prepare"] = "prepare"
+    view: NonNegative
+    seq: Positive
+    digest: Digest
+    replica: NonNegative
+
+
+class Commit(_Message):
+    kind: Literal["commit"] = "commit"
+    view: NonNegative
+    seq: Positive
+    digest: Digest
+    replica: NonNegative
+
+
+class ReplyEntry(NamedTuple):
+    """One request's result; a plain tuple because a batch holds many and builds them fast."""
+
+    client: Principal
+    timestamp: Positive
+    result: Annotated[str, Field(max_length=OPERATION_SIZE_LIMIT)]
+
+
+class Reply(_Message):
+    """One replica's results for every request it executed at ``seq``, signed once per batch."""
+
+    kind: Literal["reply"] = "reply"
+    view: NonNegative
+    seq: Positive
+    replica: NonNegative
+    results: Annotated[tuple[ReplyEntry, ...], Field(max_length=BATCH_SIZE_LIMIT)]
+
+
+class Checkpoint(_Message):
+    kind: Literal["checkpoint"] = "checkpoint"
+    seq: Positive
+    state_digest: Digest
+    replica: NonNegative
+
+
+class PreparedProof(_Message):
+    """A prepared certificate: the pre-prepare and ``Q − 1`` matching prepares from backups."""
+
+    pre_prepare: Envelope
+    prepares: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
+
+
+class ViewChange(_Message):
+    """``P``: prepared certificates above the stable checkpoint; ``C``: that checkpoint's proof."""
+
+    kind: Literal["view-change"] = "view-change"
+    new_view: Positive
+    replica: NonNegative
+    stable_seq: NonNegative
+    checkpoint_proof: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
+    prepared: Annotated[tuple[PreparedProof, ...], Field(max_length=PROOF_SIZE_LIMIT)]
+
+
+class NewView(_Message):
+    """``V``: a quorum of view-changes; ``O``: the pre-prepares the new primary derived."""
+
+    kind: Literal["new-view"] = "new-view"
+    view: Positive
+    view_changes: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
+    pre_prepares: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
+
+
+class Heartbeat(_Message):
+    """The primary is alive in ``view``; sent when it has had nothing else to say."""
+
+    kind: Literal["heartbeat"] = "heartbeat"
+    view: NonNegative
+    replica: NonNegative
+    last_seq: NonNegative
+
+
+class Status(_Message):
+    """What a replica has; peers answer with what it lacks (retransmission, PBFT TOCS §5.2)."""
+
+    kind: Literal["status"] = "status"
+    view: NonNegative
+    replica: NonNegative
+    active: bool
+    last_executed: NonNegative
+    stable_seq: NonNegative
+    round: NonNegative
+
+
+class FetchState(_Message):
+    kind: Literal["fetch-state"] = "fetch-state"
+    replica: NonNegative
+    seq: Positive
+
+
+class StateSnapshot(_Message):
+    """Application and client-table state at ``seq``; checked against a stable checkpoint."""
+
+    kind: Literal["state-snapshot"] = "state-snapshot"
+    replica: NonNegative
+    seq: Positive
+    snapshot: Annotated[str, Field(max_length=64 * 1024 * 1024)]
+    certificate: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
+
+
+Message = Annotated[
+    Request
+    | PrePrepare
+    | Prepare
+    | Commit
+    | Reply
+    | Checkpoint
+    | ViewChange
+    | NewView
+    | Heartbeat
+    | Status
+    | FetchState
+    | StateSnapshot,
+    Field(discriminator="kind"),
+]
+_MESSAGE_ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
+MESSAGE_KINDS: Final = frozenset(
+    {
+        "request",
+        "pre-prepare",
+        "prepare",
+        "commit",
+        "reply",
+        "checkpoint",
+        "view-change",
+        "new-view",
+        "heartbeat",
+        "status",
+        "fetch-state",
+        "state-snapshot",
+    }
+)
+
+
+def encode(message: _Message) -> str:
+    """The canonical body text of ``message``."""
+    return canonical_json(message.model_dump(mode="json"))
+
+
+def seal(signer: Signer, message: _Message) -> Envelope:
+    """Sign ``message`` and wrap it with the exact text that was signed."""
+    kind: str = message.kind  # type: ignore[attr-defined]
+    body = encode(message)
+    signature = signer.sign(kind, body.encode())
+    # The decoded form is not memoised here: receivers always decode the text that travelled.
+    return Envelope(sender=signer.principal, kind=kind, body=body, signature=signature.hex())
+
+
+def decode(envelope: Envelope) -> Message:
+    """Decode the body of ``envelope``; raise :class:`MalformedMessage` if it is not valid.
+
+    The result is memoised on the envelope, so a broadcast is decoded once however many
+    replicas receive it in one process.
+    """
+    memo: dict[str, Any] = envelope.__pydantic_private__["_memo"]  # type: ignore[index]
+    message: Message | None = memo.get("message")
+    if message is not None:
+        return message
+    if envelope.kind not in MESSAGE_KINDS:
+        raise MalformedMessage(f"unknown message kind {envelope.kind!r}")
+    try:
+        message = _MESSAGE_ADAPTER.validate_json(envelope.body)
+    except ValidationError as error:
+        raise MalformedMessage(f"{envelope.kind} from {envelope.sender}: {error}") from error
+    if message.kind != envelope.kind:
+        raise MalformedMessage(f"envelope says {envelope.kind!r} but body is {message.kind!r}")
+    memo["message"] = message
+    return message
+
+
+def batch_digest(requests: tuple[Envelope, ...]) -> str:
+    """The digest a pre-prepare commits to: its requests' digests in order."""
+    if not requests:
+        return NULL_DIGEST
+    hasher = hashlib.sha256(b"byzantine-council/batch")
+    for request in requests:
+        hasher.update(bytes.fromhex(request.request_digest()))
+    return hasher.hexdigest()

@@ -1,0 +1,303 @@
+"""Normal-case operation: requests, batching, PRE-PREPARE, PREPARE, COMMIT, execution
+(Castro & Liskov, OSDI'99 §4.1–4.3; batching and the sliding window of TOCS 2002 §5.1).
+
+Every handler starts with guards that ignore or reject the message; only a message that passes
+all of them changes state. The primary keeps up to ``in_flight_max`` full batches in flight
+inside the watermarks, but only one partial batch: requests that arrive meanwhile wait and form
+the next batch, so batches grow with the load and an idle council still answers at once.
+"""
+
+from __future__ import annotations
+
+from consensus.effects import Execute, Respond
+from consensus.log import Slot
+from consensus.messages import (
+    Commit,
+    Envelope,
+    Heartbeat,
+    Prepare,
+    PreparedProof,
+    PrePrepare,
+    Reply,
+    ReplyEntry,
+    Request,
+    batch_digest,
+    decode,
+    replica_principal,
+    seal,
+)
+from consensus.replica_state import ReplicaState
+
+#: Requests a replica holds before it has ordered them; beyond this new ones are refused.
+PENDING_REQUESTS_MAX = 65_536
+
+
+class NormalCase(ReplicaState):
+    # -- requests ----------------------------------------------------------------------------
+
+    def on_request(self, envelope: Envelope, request: Request) -> None:
+        if envelope.sender != request.client:
+            self.reject("request-not-signed-by-client")
+            return
+        last_timestamp = self.client_table.get(request.client, 0)
+        if request.timestamp <= last_timestamp:
+            # A retransmission of the last request gets the reply again (exactly-once).
+            reply = self.last_reply.get(request.client)
+            if reply is not None and request.timestamp == last_timestamp:
+                self.effects.append(Respond((request.client,), reply))
+            return
+        digest = envelope.request_digest()
+        if digest in self.pending:
+            return
+        if len(self.pending) >= PENDING_REQUESTS_MAX:
+            self.reject("pending-requests-full")
+            return
+        self.pending[digest] = envelope
+        if digest not in self.in_flight:
+            self.unassigned[digest] = envelope
+        self.maybe_propose()
+
+    def maybe_propose(self) -> None:
+        """The primary fills free sequence numbers inside the window with batches."""
+        if not (self.active and self.is_primary):
+            return
+        while self.unassigned and self.next_seq <= self.high_watermark:
+            in_flight = self.next_seq - 1 - self.last_executed
+            if in_flight >= self.config.in_flight_max:
+                return
+            if in_flight and len(self.unassigned) < self.config.batch_size_max:
+                return  # a partial batch waits until the pipeline drains: batches grow with load
+            batch = self._take_batch()
+            if not batch:
+                return
+            self._propose(batch)
+
+    def _take_batch(self) -> tuple[Envelope, ...]:
+        batch: list[Envelope] = []
+        clients_in_batch: dict[str, int] = {}
+        for digest in list(self.unassigned):
+            if len(batch) >= self.config.batch_size_max:
+                break
+            envelope = self.unassigned.pop(digest)
+            request = decode(envelope)
+            assert isinstance(request, Request)
+            if request.timestamp <= self.client_table.get(request.client, 0):
+                self.pending.pop(digest, None)  # executed meanwhile
+                continue
+            if clients_in_batch.get(request.client, 0) >= request.timestamp:
+                self.unassigned[digest] = envelope  # keep a client's requests in order
+                continue
+            clients_in_batch[request.client] = request.timestamp
+            batch.append(envelope)
+        return tuple(batch)
+
+    def _propose(self, requests: tuple[Envelope, ...]) -> None:
+        message = PrePrepare(
+            view=self.view, seq=self.next_seq, digest=batch_digest(requests), requests=requests
+        )
+        self.next_seq += 1
+        envelope = self.seal_pre_prepare(message)
+        self.broadcast(envelope)
+        self.accept_pre_prepare(envelope, message)
+
+    # -- pre-prepare -------------------------------------------------------------------------
+
+    def on_pre_prepare(self, envelope: Envelope, message: PrePrepare) -> None:
+        if not self.active or message.view != self.view:
+            self.defer_if_ahead(envelope, message.view)
+            return
+        if envelope.sender != replica_principal(self.primary):
+            self.reject("pre-prepare-not-from-primary")
+            return
+        self.last_primary_contact_ms = self.now_ms
+        self.highest_seen_seq = max(self.highest_seen_seq, message.seq)
+        if not self.in_watermarks(message.seq):
+            self.reject("pre-prepare-outside-watermarks")
+            return
+        slot = self.slot(message.seq)
+        if slot.pre_prepare is not None:
+            if slot.digest != message.digest:
+                self.evidence("equivocation", self.primary, (slot.pre_prepare, envelope))
+                self.start_view_change(self.view + 1)
+            return
+        problem = self.invalid_batch(message)
+        if problem is not None:
+            self.reject(problem)
+            self.evidence(problem, self.primary, (envelope,))
+            self.start_view_change(self.view + 1)
+            return
+        self.accept_pre_prepare(envelope, message)
+
+    def invalid_batch(self, message: PrePrepare) -> str | None:
+        """Why the primary's batch is unacceptable, or ``None``; the primary signed it, so a
+        reason here is evidence against it."""
+        if message.digest != batch_digest(message.requests):
+            return "pre-prepare-digest-mismatch"
+        if len(message.requests) > self.config.batch_size_max:
+            return "pre-prepare-batch-too-large"
+        seen: set[tuple[str, int]] = set()
+        for request_envelope in message.requests:
+            request = self.verifier.open_as(request_envelope, Request)
+            if request is None or request_envelope.sender != request.client:
+                return "pre-prepare-bad-request"
+            if (request.client, request.timestamp) in seen:
+                return "pre-prepare-duplicate-request"
+            seen.add((request.client, request.timestamp))
+        return None
+
+    def accept_pre_prepare(self, envelope: Envelope, message: PrePrepare) -> None:
+        """Log a checked pre-prepare; a backup then signs and broadcasts its PREPARE."""
+        slot = self.slot(message.seq)
+        slot.pre_prepare = envelope
+        slot.digest = message.digest
+        slot.requests = message.requests
+        self.highest_accepted_seq = max(self.highest_accepted_seq, message.seq)
+        for request in message.requests:
+            # Known requests wait for execution: the next primary re-proposes them if this
+            # batch never commits, without waiting for clients to retransmit.
+            digest = request.request_digest()
+            if digest not in self.pending and len(self.pending) < PENDING_REQUESTS_MAX:
+                self.pending[digest] = request
+            self.in_flight.add(digest)
+        if not self.is_primary and self.may_sign("prepare", self.view, message.seq, message.digest):
+            prepare = seal(
+                self.signer,
+                Prepare(view=self.view, seq=message.seq, digest=message.digest, replica=self.id),
+            )
+            self.broadcast(prepare)
+            slot.prepares.add(self.id, message.digest, prepare)
+        self._check_prepared(slot)
+
+    # -- prepare and commit ------------------------------------------------------------------
+
+    def on_prepare(self, envelope: Envelope, message: Prepare) -> None:
+        if not self.active or message.view != self.view:
+            self.defer_if_ahead(envelope, message.view)
+            return
+        if message.replica == self.primary:
+            self.reject("prepare-from-primary")  # the primary's word is its pre-prepare
+            return
+        if not self.in_watermarks(message.seq):
+            self.reject("prepare-outside-watermarks")
+            return
+        self.highest_seen_seq = max(self.highest_seen_seq, message.seq)
+        slot = self.slot(message.seq)
+        earlier = slot.prepares.add(message.replica, message.digest, envelope)
+        if earlier is not None:
+            self.evidence("equivocation", message.replica, (earlier, envelope))
+            return
+        self._check_prepared(slot)
+
+    def _check_prepared(self, slot: Slot) -> None:
+        if slot.prepared or slot.digest is None:
+            return
+        if slot.prepares.count(slot.digest) < self.quorums.quorum - 1:
+            return
+        assert slot.pre_prepare is not None
+        slot.prepared = True
+        if slot.prepared_view < self.view:
+            slot.prepared_proof = PreparedProof(
+                pre_prepare=slot.pre_prepare, prepares=slot.prepares.certificate(slot.digest)
+            )
+            slot.prepared_view = self.view
+        if self.may_sign("commit", self.view, slot.seq, slot.digest):
+            commit = seal(
+                self.signer,
+                Commit(view=self.view, seq=slot.seq, digest=slot.digest, replica=self.id),
+            )
+            self.broadcast(commit)
+            slot.commits.add(self.id, slot.digest, commit)
+        self._check_committed(slot)
+
+    def on_commit(self, envelope: Envelope, message: Commit) -> None:
+        if not self.active or message.view != self.view:
+            self.defer_if_ahead(envelope, message.view)
+            return
+        if not self.in_watermarks(message.seq):
+            self.reject("commit-outside-watermarks")
+            return
+        self.highest_seen_seq = max(self.highest_seen_seq, message.seq)
+        slot = self.slot(message.seq)
+        earlier = slot.commits.add(message.replica, message.digest, envelope)
+        if earlier is not None:
+            self.evidence("equivocation", message.replica, (earlier, envelope))
+            return
+        self._check_committed(slot)
+
+    def _check_committed(self, slot: Slot) -> None:
+        if slot.committed or not slot.prepared or slot.digest is None:
+            return
+        if slot.commits.count(slot.digest) < self.quorums.quorum:
+            return
+        slot.committed = True
+        self.execute_ready()
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def execute_ready(self) -> None:
+        """Execute committed batches strictly in sequence order."""
+        progressed = False
+        while True:
+            slot = self.slots.get(self.last_executed + 1)
+            if slot is None or not slot.committed:
+                break
+            self._execute(slot)
+            progressed = True
+        if progressed:
+            self.timers.pop("view", None)  # restarted by the timer update if still waiting
+            self.maybe_propose()
+
+    def _execute(self, slot: Slot) -> None:
+        assert slot.digest is not None and slot.seq == self.last_executed + 1
+        executed: list[Envelope] = []
+        results: list[ReplyEntry] = []
+        client_table, pending, unassigned = self.client_table, self.pending, self.unassigned
+        for envelope in slot.requests:
+            request = decode(envelope)
+            assert isinstance(request, Request)
+            digest = envelope.request_digest()
+            pending.pop(digest, None)
+            unassigned.pop(digest, None)
+            self.in_flight.discard(digest)
+            if request.timestamp <= client_table.get(request.client, 0):
+                continue  # already executed: exactly once per (client, timestamp)
+            result = self.application.execute(request, slot.seq)
+            client_table[request.client] = request.timestamp
+            executed.append(envelope)
+            results.append(ReplyEntry(request.client, request.timestamp, result))
+        self.last_executed = slot.seq
+        self.last_progress_ms = self.now_ms
+        if executed:
+            self.view_change_attempts = 0  # progress: back-off starts over
+        self.effects.append(
+            Execute(
+                seq=slot.seq,
+                view=self.view,
+                digest=slot.digest,
+                requests=slot.requests,
+                executed=tuple(executed),
+            )
+        )
+        if results:
+            self._reply(slot.seq, tuple(results))
+        if slot.seq % self.config.checkpoint_interval == 0:
+            self.take_checkpoint(slot.seq)
+
+    def _reply(self, seq: int, results: tuple[ReplyEntry, ...]) -> None:
+        reply = seal(self.signer, Reply(view=self.view, seq=seq, replica=self.id, results=results))
+        clients = tuple(dict.fromkeys(entry.client for entry in results))
+        for client in clients:
+            self.last_reply[client] = reply
+        self.effects.append(Respond(clients, reply))
+
+    # -- liveness of the primary -------------------------------------------------------------
+
+    def on_heartbeat(self, envelope: Envelope, message: Heartbeat) -> None:
+        if not self.active or message.view != self.view or message.replica != self.primary:
+            return
+        self.last_primary_contact_ms = self.now_ms
+        self.highest_seen_seq = max(self.highest_seen_seq, message.last_seq)
+
+    def send_heartbeat(self) -> None:
+        heartbeat = Heartbeat(view=self.view, replica=self.id, last_seq=self.next_seq - 1)
+        self.broadcast(seal(self.signer, heartbeat), durable=False)

@@ -1,0 +1,186 @@
+"""View changes: timers, VIEW-CHANGE, NEW-VIEW, and joining a view change
+(Castro & Liskov, OSDI'99 §4.4–4.5.2).
+
+A backup that waits too long for a request to execute, or hears nothing from the primary,
+moves to the next view and broadcasts a VIEW-CHANGE with its stable checkpoint proof (C) and
+its prepared certificates (P). Each failed attempt doubles the timeout. A replica that sees
+``f + 1`` VIEW-CHANGEs for higher views joins the smallest of them, so a faulty minority can
+neither start nor stall a view change. The new primary sends NEW-VIEW with ``Q`` VIEW-CHANGEs
+(V) and the pre-prepares it derived from them (O); backups recompute O and reject a mismatch.
+"""
+
+from __future__ import annotations
+
+from consensus.effects import ViewEntered
+from consensus.messages import Envelope, NewView, PrePrepare, ViewChange, decode, seal
+from consensus.replica_state import ReplicaState
+from consensus.view_change import (
+    NewViewPlan,
+    check_checkpoint_certificate,
+    check_new_view,
+    check_view_change,
+    plan_new_view,
+)
+
+
+class ViewChanging(ReplicaState):
+    def start_view_change(self, new_view: int) -> None:
+        """Leave the current view and vote for ``new_view``."""
+        if new_view <= self.view:
+            return
+        self._move_to_view(new_view)
+        self.active = False
+        envelope = self.own_view_changes.get(new_view)
+        if envelope is None:
+            prepared = tuple(
+                slot.prepared_proof
+                for seq, slot in sorted(self.slots.items())
+                if seq > self.stable_seq and slot.prepared_proof is not None
+            )
+            message = ViewChange(
+                new_view=new_view,
+                replica=self.id,
+                stable_seq=self.stable_seq,
+                checkpoint_proof=self.stable_certificate,
+                prepared=prepared,
+            )
+            envelope = seal(self.signer, message)
+            self.own_view_changes = {
+                view: own for view, own in self.own_view_changes.items() if view > self.view - 2
+            }
+            self.own_view_changes[new_view] = envelope
+        self.broadcast(envelope)
+        self._record_view_change(envelope)
+        self.timers["view"] = self.now_ms + self.view_change_timeout_ms()
+        self.view_change_attempts += 1
+        self._try_new_view()
+
+    def _move_to_view(self, view: int) -> None:
+        self.view = view
+        self.new_view_envelope = None
+        for slot in self.slots.values():
+            slot.reset_for_view(view)
+        self.in_flight.clear()
+        self.unassigned.clear()
+        self.highest_accepted_seq = 0
+        for name in ("silence", "heartbeat"):
+            self.timers.pop(name, None)
+
+    def _record_view_change(self, envelope: Envelope) -> bool:
+        message = decode(envelope)
+        assert isinstance(message, ViewChange)
+        earlier = self.view_changes.get(message.replica)
+        if earlier is not None and earlier[0] >= message.new_view:
+            return False
+        summary = check_view_change(self.verifier, self.config, envelope, message)
+        if summary is None:
+            self.reject("view-change-invalid")
+            self.evidence("invalid-view-change", message.replica, (envelope,))
+            return False
+        self.view_changes[message.replica] = (message.new_view, envelope, summary)
+        return True
+
+    def on_view_change(self, envelope: Envelope, message: ViewChange) -> None:
+        if message.replica == self.id:
+            return
+        if message.new_view < self.view or (message.new_view == self.view and self.active):
+            # The sender is behind: the primary shows it how this view began.
+            if self.active and self.is_primary and self.new_view_envelope is not None:
+                self.send(message.replica, self.new_view_envelope)
+            return
+        if not self._record_view_change(envelope):
+            return
+        self._join_higher_view_change()
+        self._try_new_view()
+
+    def _join_higher_view_change(self) -> None:
+        """``f + 1`` replicas want views above ours: at least one is correct, so join the
+        smallest view of the best such set."""
+        higher = sorted(
+            (view for replica, (view, _, _) in self.view_changes.items() if replica != self.id),
+            reverse=True,
+        )
+        higher = [view for view in higher if view > self.view]
+        if len(higher) >= self.quorums.weak:
+            self.start_view_change(higher[self.quorums.weak - 1])
+
+    def _try_new_view(self) -> None:
+        """The new primary sends NEW-VIEW once it holds ``Q`` valid VIEW-CHANGEs."""
+        if self.active or not self.is_primary:
+            return
+        votes = sorted(
+            (replica, envelope, summary)
+            for replica, (view, envelope, summary) in self.view_changes.items()
+            if view == self.view
+        )
+        if len(votes) < self.quorums.quorum:
+            return
+        votes = votes[: self.quorums.quorum]
+        plan = plan_new_view(self.view, [summary for _, _, summary in votes])
+        pre_prepares = tuple(
+            self.seal_pre_prepare(
+                PrePrepare(
+                    view=self.view,
+                    seq=assignment.seq,
+                    digest=assignment.digest,
+                    requests=assignment.requests,
+                )
+            )
+            for assignment in plan.assignments
+        )
+        new_view = seal(
+            self.signer,
+            NewView(
+                view=self.view,
+                view_changes=tuple(envelope for _, envelope, _ in votes),
+                pre_prepares=pre_prepares,
+            ),
+        )
+        self.broadcast(new_view)
+        self._enter_view(plan, pre_prepares, new_view)
+
+    def on_new_view(self, envelope: Envelope, message: NewView) -> None:
+        if message.view < self.view or (message.view == self.view and self.active):
+            return
+        checked = check_new_view(self.verifier, self.config, envelope, message)
+        if isinstance(checked, str):
+            self.reject("new-view-invalid")
+            self.evidence("invalid-new-view", self.quorums.primary(message.view), (envelope,))
+            if message.view == self.view:
+                self.start_view_change(self.view + 1)
+            return
+        plan, pre_prepares = checked
+        self._enter_view(plan, pre_prepares, envelope)
+
+    def _enter_view(
+        self, plan: NewViewPlan, pre_prepares: tuple[Envelope, ...], new_view: Envelope
+    ) -> None:
+        if plan.view != self.view:
+            self._move_to_view(plan.view)
+        self.active = True
+        self.new_view_envelope = new_view
+        self.view_changes = {r: v for r, v in self.view_changes.items() if v[0] > self.view}
+        self.timers.pop("view", None)
+        self.last_primary_contact_ms = self.last_progress_ms = self.now_ms
+        self.effects.append(ViewEntered(self.view))
+        if plan.stable_seq > self.stable_seq:
+            digest = check_checkpoint_certificate(
+                self.verifier, self.config, plan.stable_seq, plan.checkpoint_proof
+            )
+            assert digest, "NEW-VIEW's checkpoint proof was checked with its view-change"
+            self.stabilize(plan.stable_seq, digest, plan.checkpoint_proof)
+        last_assigned = plan.assignments[-1].seq if plan.assignments else plan.stable_seq
+        self.next_seq = max(last_assigned, self.stable_seq, self.last_executed) + 1
+        for envelope in pre_prepares:
+            pre_prepare = decode(envelope)
+            assert isinstance(pre_prepare, PrePrepare)
+            if not self.in_watermarks(pre_prepare.seq):
+                continue
+            if not self.is_primary and self.invalid_batch(pre_prepare) is not None:
+                self.start_view_change(self.view + 1)
+                return
+            self.accept_pre_prepare(envelope, pre_prepare)
+        self.unassigned = {d: e for d, e in self.pending.items() if d not in self.in_flight}
+        for deferred in self.take_deferred():
+            self.dispatch(deferred)
+        self.maybe_propose()

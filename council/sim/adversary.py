@@ -1,0 +1,245 @@
+"""Byzantine replicas for the simulator: they hold real keys and lie with them.
+
+A Byzantine replica wraps a correct replica and rewrites what it sends; it never patches the
+replica's internals. Behaviours:
+
+- ``silent``: sends nothing (a crash that never recovers);
+- ``corrupt``: changes a byte of every message it sends, so signatures fail;
+- ``replay``: behaves correctly but also re-sends old messages of its own;
+- ``equivocate``: tells half of the council one thing and the other half another — different
+  batches as primary, conflicting prepares and commits as a backup.
+
+``split-brain`` is a coalition, not a behaviour: the colluding primary and its accomplices
+present two different batches for every sequence number to two halves of the correct replicas,
+with all the colluders' prepares and commits for each side. Below the threshold no side gathers
+a quorum; beyond it (``f + 1`` colluders) both sides commit, and agreement breaks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import deque
+
+from consensus import (
+    Broadcast,
+    Effect,
+    Envelope,
+    QuorumMath,
+    Replica,
+    Request,
+    Send,
+    decode,
+    replica_principal,
+    seal,
+)
+from consensus.messages import Commit, Prepare, PrePrepare, batch_digest
+from crypto import Signer
+
+BEHAVIOURS = ("silent", "corrupt", "replay", "equivocate")
+#: How long the split-brain coalition gathers requests into one batch.
+BATCH_WAIT_MS = 5
+REPLAY_HISTORY_MAX = 64
+
+
+def corrupted(envelope: Envelope) -> Envelope:
+    """The same envelope with one character of its body changed: its signature no longer holds."""
+    body = envelope.body
+    position = len(body) // 2
+    replacement = "0" if body[position] != "0" else "1"
+    return Envelope(
+        sender=envelope.sender,
+        kind=envelope.kind,
+        body=body[:position] + replacement + body[position + 1 :],
+        signature=envelope.signature,
+    )
+
+
+def _other_digest(digest: str) -> str:
+    return hashlib.sha256(("equivocation/" + digest).encode()).hexdigest()
+
+
+def _variant_batch(requests: tuple[Envelope, ...]) -> tuple[Envelope, ...]:
+    """A different, still valid, batch: reversed, or one request fewer."""
+    if len(requests) >= 2:
+        return tuple(reversed(requests))
+    return requests[:-1]
+
+
+class SilentReplica:
+    """A replica that never says anything: it holds its key and ignores every message."""
+
+    def __init__(self, replica_id: int) -> None:
+        self.id = replica_id
+
+    def receive(self, envelope: Envelope, now_ms: int) -> None:
+        return None
+
+    def tick(self, now_ms: int) -> None:
+        return None
+
+    def next_deadline_ms(self) -> int | None:
+        return None
+
+    def take_effects(self) -> list[Effect]:
+        return []
+
+
+class ByzantineReplica:
+    """A correct replica whose outgoing messages an adversary rewrites."""
+
+    def __init__(self, replica: Replica, behaviour: str, n: int, rng: random.Random) -> None:
+        if behaviour not in BEHAVIOURS:
+            raise ValueError(f"unknown behaviour {behaviour!r}; expected one of {BEHAVIOURS}")
+        self.replica = replica
+        self.behaviour = behaviour
+        self.id = replica.id
+        self._signer = replica.signer
+        self._n = n
+        self._rng = rng
+        self._history: deque[Envelope] = deque(maxlen=REPLAY_HISTORY_MAX)
+
+    def receive(self, envelope: Envelope, now_ms: int) -> None:
+        self.replica.receive(envelope, now_ms)
+
+    def tick(self, now_ms: int) -> None:
+        self.replica.tick(now_ms)
+
+    def next_deadline_ms(self) -> int | None:
+        return self.replica.next_deadline_ms()
+
+    def take_effects(self) -> list[Effect]:
+        effects = self.replica.take_effects()
+        outgoing: list[Effect] = []
+        for effect in effects:
+            if isinstance(effect, Broadcast | Send):
+                outgoing.extend(self._rewrite(effect))
+        return outgoing
+
+    def _rewrite(self, effect: Broadcast | Send) -> list[Effect]:
+        envelope = effect.envelope
+        if self.behaviour == "silent":
+            return []
+        if self.behaviour == "corrupt":
+            if isinstance(effect, Send):
+                return [Send(effect.to, corrupted(envelope))]
+            return [Broadcast(corrupted(envelope))]
+        if self.behaviour == "replay":
+            replayed: list[Effect] = [effect]
+            if self._history:
+                old = self._history[self._rng.randrange(len(self._history))]
+                replayed.append(Broadcast(old))
+            self._history.append(envelope)
+            return replayed
+        if isinstance(effect, Broadcast):
+            return self._equivocate(envelope)
+        return [effect]
+
+    def _equivocate(self, envelope: Envelope) -> list[Effect]:
+        message = decode(envelope)
+        other: PrePrepare | Prepare | Commit
+        if isinstance(message, PrePrepare):
+            requests = _variant_batch(message.requests)
+            other = message.model_copy(
+                update={"requests": requests, "digest": batch_digest(requests)}
+            )
+        elif isinstance(message, Prepare | Commit):
+            other = message.model_copy(update={"digest": _other_digest(message.digest)})
+        else:
+            return [Broadcast(envelope)]
+        twin = seal(self._signer, other)
+        effects: list[Effect] = []
+        for target in range(self._n):
+            if target != self.id:
+                chosen = envelope if target % 2 == 0 else twin
+                effects.append(Send(replica_principal(target), chosen))
+        return effects
+
+
+class SplitBrainCoalition:
+    """Colluders led by the primary of view 0 that split the correct replicas in two halves."""
+
+    def __init__(
+        self,
+        members: tuple[int, ...],
+        signers: dict[int, Signer],
+        quorums: QuorumMath,
+        batch_size_max: int,
+    ) -> None:
+        self.members = members
+        self.signers = signers
+        self.quorums = quorums
+        self.batch_size_max = batch_size_max
+        self.primary = quorums.primary(0)
+        assert self.primary in members, "the split-brain coalition is led by the primary"
+        correct = [r for r in range(quorums.n) if r not in members]
+        self.halves = (tuple(correct[0::2]), tuple(correct[1::2]))
+        self.next_seq = 1
+        self.seen_requests: set[str] = set()
+        self.waiting: list[Envelope] = []
+        self.flush_at_ms: int | None = None
+        self.effects: list[Effect] = []
+
+    def on_request(self, envelope: Envelope, now_ms: int) -> None:
+        digest = envelope.request_digest()
+        if digest in self.seen_requests:
+            return
+        self.seen_requests.add(digest)
+        self.waiting.append(envelope)
+        if self.flush_at_ms is None:
+            self.flush_at_ms = now_ms + BATCH_WAIT_MS
+
+    def flush(self, now_ms: int) -> None:
+        """Present the requests gathered so far as two different batches."""
+        if self.flush_at_ms is None or now_ms < self.flush_at_ms:
+            return
+        batch = tuple(self.waiting[: self.batch_size_max])
+        self.waiting = self.waiting[self.batch_size_max :]
+        self.flush_at_ms = now_ms + BATCH_WAIT_MS if self.waiting else None
+        self._present_two_batches(batch)
+
+    def _present_two_batches(self, requests: tuple[Envelope, ...]) -> None:
+        seq = self.next_seq
+        self.next_seq += 1
+        for half, batch in zip(self.halves, (requests, _variant_batch(requests)), strict=True):
+            digest = batch_digest(batch)
+            votes = [
+                seal(
+                    self.signers[self.primary],
+                    PrePrepare(view=0, seq=seq, digest=digest, requests=batch),
+                )
+            ]
+            for member in self.members:
+                if member != self.primary:  # the primary's word is its pre-prepare
+                    prepare = Prepare(view=0, seq=seq, digest=digest, replica=member)
+                    votes.append(seal(self.signers[member], prepare))
+                commit = Commit(view=0, seq=seq, digest=digest, replica=member)
+                votes.append(seal(self.signers[member], commit))
+            for target in half:
+                for vote in votes:
+                    self.effects.append(Send(replica_principal(target), vote))
+
+
+class CoalitionMember:
+    """One colluder's node: it hands client requests to the coalition and says nothing itself."""
+
+    def __init__(self, coalition: SplitBrainCoalition, replica_id: int) -> None:
+        self.coalition = coalition
+        self.id = replica_id
+
+    def receive(self, envelope: Envelope, now_ms: int) -> None:
+        if self.id == self.coalition.primary and isinstance(decode(envelope), Request):
+            self.coalition.on_request(envelope, now_ms)
+
+    def tick(self, now_ms: int) -> None:
+        if self.id == self.coalition.primary:
+            self.coalition.flush(now_ms)
+
+    def next_deadline_ms(self) -> int | None:
+        return self.coalition.flush_at_ms if self.id == self.coalition.primary else None
+
+    def take_effects(self) -> list[Effect]:
+        if self.id != self.coalition.primary:
+            return []
+        effects, self.coalition.effects = self.coalition.effects, []
+        return effects
