@@ -39,20 +39,20 @@ class LedgerApplication:
 
     def __init__(self) -> None:
         self.length = 0
-        self.head = hashlib.sha256(b"byzantine-council/ledger").hexdigest()
+        self.head = hashlib.sha256(b"byzantine-council/ledger").digest()
 
     def execute(self, request: Request, seq: int) -> str:
-        entry = f"{self.head}|{seq}|{request.client}|{request.timestamp}|{request.operation}"
-        self.head = hashlib.sha256(entry.encode()).hexdigest()
+        entry = f"|{seq}|{request.client}|{request.timestamp}|{request.operation}".encode()
+        self.head = hashlib.sha256(self.head + entry).digest()
         self.length += 1
-        return f"{self.length}:{self.head[:16]}"
+        return f"{self.length}:{self.head[:8].hex()}"
 
     def snapshot(self) -> str:
-        return canonical_json({"head": self.head, "length": self.length})
+        return canonical_json({"head": self.head.hex(), "length": self.length})
 
     def restore(self, snapshot: str) -> None:
         state = json.loads(snapshot)
-        self.head = str(state["head"])
+        self.head = bytes.fromhex(str(state["head"]))
         self.length = int(state["length"])
 
 

@@ -160,6 +160,7 @@ class Checkpointing(ReplicaState):
         self.snapshots[seq] = message.snapshot
         self.pending = {d: e for d, e in self.pending.items() if self._still_pending(e)}
         self.unassigned = {d: e for d, e in self.unassigned.items() if d in self.pending}
+        self.awaited = {d for d in self.awaited if d in self.pending}
         if seq > self.stable_seq:
             self.stable_seq = seq
             self.stable_digest = certified
@@ -185,7 +186,7 @@ class Checkpointing(ReplicaState):
         return (
             not self.active
             or self.fetch is not None
-            or bool(self.pending)
+            or bool(self.awaited)
             or self.highest_seen_seq > self.last_executed
         )
 

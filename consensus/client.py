@@ -25,6 +25,7 @@ class Outstanding:
     retransmit_at_ms: int
     retransmit_timeout_ms: int
     results: dict[int, str] = field(default_factory=dict)
+    votes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +70,20 @@ class ClientSession:
 
     def on_reply(self, replica: int, view: int, entry: ReplyEntry, now_ms: int) -> Completed | None:
         """Count one replica's result for one of our requests (from a verified REPLY)."""
-        if entry.client != self.principal:
+        client, timestamp, result = entry
+        if client != self.principal:
             return None
-        outstanding = self.outstanding.get(entry.timestamp)
+        outstanding = self.outstanding.get(timestamp)
         if outstanding is None or replica in outstanding.results:
             return None
-        outstanding.results[replica] = entry.result
-        matching = sum(1 for result in outstanding.results.values() if result == entry.result)
+        outstanding.results[replica] = result
+        matching = outstanding.votes.get(result, 0) + 1
+        outstanding.votes[result] = matching
         if matching < self.quorums.weak:
             return None
-        del self.outstanding[entry.timestamp]
+        del self.outstanding[timestamp]
         self.view_hint = max(self.view_hint, view)
-        return Completed(entry.timestamp, entry.result, outstanding.submitted_ms, now_ms)
+        return Completed(timestamp, result, outstanding.submitted_ms, now_ms)
 
     def tick(self, now_ms: int) -> None:
         """Broadcast every request that waited too long, doubling its wait."""

@@ -18,7 +18,8 @@ class ReplicaConfig:
     n: int
     checkpoint_interval: int = 16
     watermark_window: int = 64
-    batch_size_max: int = 128
+    batch_size_max: int = 256
+    batch_wait_ms: int = 2
     in_flight_max: int = 4
     view_change_timeout_ms: int = 1_000
     view_change_timeout_max_ms: int = 64_000

@@ -57,6 +57,7 @@ class Slot:
     committed: bool = False
     # Kept across views: the highest-view prepared certificate, for VIEW-CHANGE's P set.
     prepared_proof: PreparedProof | None = None
+    prepared_pre_prepare: Envelope | None = None  # with its batch attached
     prepared_view: int = -1
 
     def reset_for_view(self, view: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Final, Literal, NamedTuple
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
 
@@ -49,22 +49,40 @@ class MalformedMessage(Exception):
 
 
 class Envelope(BaseModel):
-    """A signed message as it travels: the signer, the kind, the exact body text, the signature."""
+    """A signed message as it travels: the signer, the kind, the exact body text, the signature.
+
+    ``attachment`` carries envelopes the body names only by digest — the requests of a
+    pre-prepare, the batches behind a view-change's prepared certificates. It is not signed:
+    the signed body binds it through those digests, and receivers check them. Proofs keep
+    envelopes :meth:`detached`, so a certificate never drags a batch along.
+    """
 
     model_config = _FROZEN
 
-    sender: Principal
-    kind: Annotated[str, Field(min_length=1, max_length=32)]
+    attachment: Annotated[tuple[Envelope, ...], Field(max_length=BATCH_SIZE_LIMIT)] = ()
     body: Annotated[str, Field(max_length=16 * 1024 * 1024)]
+    kind: Annotated[str, Field(min_length=1, max_length=32)]
+    sender: Principal
     signature: Annotated[str, Field(min_length=128, max_length=128)]
     # Per-object memo of the decoded message and of the verifier that accepted it; read through
     # ``__pydantic_private__`` directly because pydantic's attribute hook is slow on hot paths.
     _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
+    def memo(self) -> dict[str, Any]:
+        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        return memo
+
+    @property
     def wire_size(self) -> int:
-        """Bytes this envelope occupies in transit (body, signature and small framing)."""
-        return len(self.body) + len(self.signature) + len(self.sender) + len(self.kind) + 48
+        """Bytes this envelope occupies in transit (body, signature, attachment, framing)."""
+        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        size: int | None = memo.get("wire_size")
+        if size is None:
+            size = len(self.body) + len(self.signature) + len(self.sender) + len(self.kind) + 64
+            size += sum(attached.wire_size for attached in self.attachment)
+            memo["wire_size"] = size
+        return size
 
     def request_digest(self) -> str:
         """Content digest of the signed body (Ed25519 signatures are deterministic)."""
@@ -75,69 +93,97 @@ class Envelope(BaseModel):
             memo["digest"] = digest
         return digest
 
+    def attachment_digest(self) -> str:
+        """:func:`batch_digest` of the attachment, memoised."""
+        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        digest: str | None = memo.get("attachment_digest")
+        if digest is None:
+            digest = batch_digest(self.attachment)
+            memo["attachment_digest"] = digest
+        return digest
+
+    def detached(self) -> Envelope:
+        """The same signed message without its attachment (what certificates hold)."""
+        if not self.attachment:
+            return self
+        bare = Envelope(
+            body=self.body, kind=self.kind, sender=self.sender, signature=self.signature
+        )
+        # What is memoised depends only on the signed part, so the two can share it.
+        bare.__pydantic_private__["_memo"] = self.memo  # type: ignore[index]
+        return bare
+
 
 class _Message(BaseModel):
+    """Fields are declared in sorted order, so pydantic's JSON is the canonical text."""
+
     model_config = _FROZEN
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        names = list(cls.model_fields)
+        if names != sorted(names):
+            raise TypeError(f"{cls.__name__} must declare its fields in sorted order: {names}")
 
 
 class Request(_Message):
     """A client's operation; ``timestamp`` orders a client's requests for exactly-once execution."""
 
-    kind: Literal["request"] = "request"
     client: Principal
-    timestamp: Positive
+    kind: Literal["request"] = "request"
     operation: Annotated[str, Field(max_length=OPERATION_SIZE_LIMIT)]
+    timestamp: Positive
 
 
 class PrePrepare(_Message):
-    """The primary assigns ``seq`` in ``view`` to a batch of signed requests (may be empty)."""
+    """The primary assigns ``seq`` in ``view`` to the batch whose digest is ``digest``.
 
-    kind: Literal["pre-prepare"] = "pre-prepare"
-    view: NonNegative
-    seq: Positive
+    The batch's request envelopes travel as the envelope's attachment.
+    """
+
     digest: Digest
-    requests: Annotated[tuple[Envelope, ...], Field(max_length=BATCH_SIZE_LIMIT)]
+    kind: Literal["pre-prepare"] = "pre-prepare"
+    seq: Positive
+    view: NonNegative
 
 
 class Prepare(_Message):
-    kind: Literal["prepare"] = "prepare"
-    view: NonNegative
-    seq: Positive
     digest: Digest
+    kind: Literal["prepare"] = "prepare"
     replica: NonNegative
+    seq: Positive
+    view: NonNegative
 
 
 class Commit(_Message):
-    kind: Literal["commit"] = "commit"
-    view: NonNegative
-    seq: Positive
     digest: Digest
+    kind: Literal["commit"] = "commit"
     replica: NonNegative
+    seq: Positive
+    view: NonNegative
 
 
-class ReplyEntry(NamedTuple):
-    """One request's result; a plain tuple because a batch holds many and builds them fast."""
-
-    client: Principal
-    timestamp: Positive
-    result: Annotated[str, Field(max_length=OPERATION_SIZE_LIMIT)]
+#: One request's result: (client, timestamp, result). A plain tuple, not a model, because a
+#: reply holds a whole batch of them and every client decodes every reply.
+ReplyEntry = tuple[Principal, Positive, Annotated[str, Field(max_length=OPERATION_SIZE_LIMIT)]]
 
 
 class Reply(_Message):
     """One replica's results for every request it executed at ``seq``, signed once per batch."""
 
     kind: Literal["reply"] = "reply"
-    view: NonNegative
-    seq: Positive
     replica: NonNegative
     results: Annotated[tuple[ReplyEntry, ...], Field(max_length=BATCH_SIZE_LIMIT)]
+    seq: Positive
+    view: NonNegative
 
 
 class Checkpoint(_Message):
     kind: Literal["checkpoint"] = "checkpoint"
+    replica: NonNegative
     seq: Positive
     state_digest: Digest
-    replica: NonNegative
 
 
 class PreparedProof(_Message):
@@ -148,44 +194,48 @@ class PreparedProof(_Message):
 
 
 class ViewChange(_Message):
-    """``P``: prepared certificates above the stable checkpoint; ``C``: that checkpoint's proof."""
+    """``P``: prepared certificates above the stable checkpoint; ``C``: that checkpoint's proof.
 
+    The envelope's attachment holds, for each entry of ``P``, the pre-prepare with its batch,
+    so the new primary can re-propose it.
+    """
+
+    checkpoint_proof: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
     kind: Literal["view-change"] = "view-change"
     new_view: Positive
+    prepared: Annotated[tuple[PreparedProof, ...], Field(max_length=PROOF_SIZE_LIMIT)]
     replica: NonNegative
     stable_seq: NonNegative
-    checkpoint_proof: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
-    prepared: Annotated[tuple[PreparedProof, ...], Field(max_length=PROOF_SIZE_LIMIT)]
 
 
 class NewView(_Message):
     """``V``: a quorum of view-changes; ``O``: the pre-prepares the new primary derived."""
 
     kind: Literal["new-view"] = "new-view"
+    pre_prepares: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
     view: Positive
     view_changes: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
-    pre_prepares: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
 
 
 class Heartbeat(_Message):
     """The primary is alive in ``view``; sent when it has had nothing else to say."""
 
     kind: Literal["heartbeat"] = "heartbeat"
-    view: NonNegative
-    replica: NonNegative
     last_seq: NonNegative
+    replica: NonNegative
+    view: NonNegative
 
 
 class Status(_Message):
     """What a replica has; peers answer with what it lacks (retransmission, PBFT TOCS §5.2)."""
 
-    kind: Literal["status"] = "status"
-    view: NonNegative
-    replica: NonNegative
     active: bool
+    kind: Literal["status"] = "status"
     last_executed: NonNegative
-    stable_seq: NonNegative
+    replica: NonNegative
     round: NonNegative
+    stable_seq: NonNegative
+    view: NonNegative
 
 
 class FetchState(_Message):
@@ -197,11 +247,11 @@ class FetchState(_Message):
 class StateSnapshot(_Message):
     """Application and client-table state at ``seq``; checked against a stable checkpoint."""
 
+    certificate: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
     kind: Literal["state-snapshot"] = "state-snapshot"
     replica: NonNegative
     seq: Positive
     snapshot: Annotated[str, Field(max_length=64 * 1024 * 1024)]
-    certificate: Annotated[tuple[Envelope, ...], Field(max_length=PROOF_SIZE_LIMIT)]
 
 
 Message = Annotated[
@@ -239,17 +289,24 @@ MESSAGE_KINDS: Final = frozenset(
 
 
 def encode(message: _Message) -> str:
-    """The canonical body text of ``message``."""
-    return canonical_json(message.model_dump(mode="json"))
+    """The canonical body text of ``message``: sorted keys (fields are declared sorted),
+    compact separators, UTF-8 — what ``canonical_json`` gives for the same value."""
+    return message.model_dump_json()
 
 
-def seal(signer: Signer, message: _Message) -> Envelope:
+def seal(signer: Signer, message: _Message, attachment: tuple[Envelope, ...] = ()) -> Envelope:
     """Sign ``message`` and wrap it with the exact text that was signed."""
     kind: str = message.kind  # type: ignore[attr-defined]
     body = encode(message)
     signature = signer.sign(kind, body.encode())
     # The decoded form is not memoised here: receivers always decode the text that travelled.
-    return Envelope(sender=signer.principal, kind=kind, body=body, signature=signature.hex())
+    return Envelope(
+        attachment=attachment,
+        body=body,
+        kind=kind,
+        sender=signer.principal,
+        signature=signature.hex(),
+    )
 
 
 def decode(envelope: Envelope) -> Message:

@@ -9,6 +9,8 @@ the next batch, so batches grow with the load and an idle council still answers 
 
 from __future__ import annotations
 
+from typing import cast
+
 from consensus.effects import Execute, Respond
 from consensus.log import Slot
 from consensus.messages import (
@@ -48,25 +50,36 @@ class NormalCase(ReplicaState):
             return
         digest = envelope.request_digest()
         if digest in self.pending:
+            self.awaited.add(digest)
             return
         if len(self.pending) >= PENDING_REQUESTS_MAX:
             self.reject("pending-requests-full")
             return
         self.pending[digest] = envelope
+        self.awaited.add(digest)
         if digest not in self.in_flight:
             self.unassigned[digest] = envelope
         self.maybe_propose()
 
-    def maybe_propose(self) -> None:
-        """The primary fills free sequence numbers inside the window with batches."""
+    def maybe_propose(self, *, waited: bool = False) -> None:
+        """The primary fills free sequence numbers inside the window with batches.
+
+        Full batches go out while fewer than ``in_flight_max`` are in flight. A partial batch
+        waits until the pipeline is empty and then ``batch_wait_ms`` more (``waited``), so
+        that requests arriving together are ordered together.
+        """
         if not (self.active and self.is_primary):
             return
         while self.unassigned and self.next_seq <= self.high_watermark:
             in_flight = self.next_seq - 1 - self.last_executed
             if in_flight >= self.config.in_flight_max:
                 return
-            if in_flight and len(self.unassigned) < self.config.batch_size_max:
-                return  # a partial batch waits until the pipeline drains: batches grow with load
+            if len(self.unassigned) < self.config.batch_size_max:
+                if in_flight:
+                    return
+                if not waited:
+                    self.timers.setdefault("batch", self.now_ms + self.config.batch_wait_ms)
+                    return
             batch = self._take_batch()
             if not batch:
                 return
@@ -83,6 +96,7 @@ class NormalCase(ReplicaState):
             assert isinstance(request, Request)
             if request.timestamp <= self.client_table.get(request.client, 0):
                 self.pending.pop(digest, None)  # executed meanwhile
+                self.awaited.discard(digest)
                 continue
             if clients_in_batch.get(request.client, 0) >= request.timestamp:
                 self.unassigned[digest] = envelope  # keep a client's requests in order
@@ -92,11 +106,9 @@ class NormalCase(ReplicaState):
         return tuple(batch)
 
     def _propose(self, requests: tuple[Envelope, ...]) -> None:
-        message = PrePrepare(
-            view=self.view, seq=self.next_seq, digest=batch_digest(requests), requests=requests
-        )
+        message = PrePrepare(view=self.view, seq=self.next_seq, digest=batch_digest(requests))
         self.next_seq += 1
-        envelope = self.seal_pre_prepare(message)
+        envelope = self.seal_pre_prepare(message, requests)
         self.broadcast(envelope)
         self.accept_pre_prepare(envelope, message)
 
@@ -120,7 +132,10 @@ class NormalCase(ReplicaState):
                 self.evidence("equivocation", self.primary, (slot.pre_prepare, envelope))
                 self.start_view_change(self.view + 1)
             return
-        problem = self.invalid_batch(message)
+        problem = self.invalid_batch(envelope, message)
+        if problem == "pre-prepare-digest-mismatch":
+            self.reject(problem)  # the attachment is unsigned: ask again rather than accuse
+            return
         if problem is not None:
             self.reject(problem)
             self.evidence(problem, self.primary, (envelope,))
@@ -128,15 +143,27 @@ class NormalCase(ReplicaState):
             return
         self.accept_pre_prepare(envelope, message)
 
-    def invalid_batch(self, message: PrePrepare) -> str | None:
-        """Why the primary's batch is unacceptable, or ``None``; the primary signed it, so a
-        reason here is evidence against it."""
-        if message.digest != batch_digest(message.requests):
+    def invalid_batch(self, envelope: Envelope, message: PrePrepare) -> str | None:
+        """Why the batch attached to a pre-prepare is unacceptable, or ``None``.
+
+        A batch that does not match the signed digest may have been damaged in transit; a batch
+        that matches it but holds bad requests was signed off by the primary: evidence."""
+        memo = envelope.memo
+        checked = memo.get("batch_check")
+        if checked is not None and checked[0] is self.verifier and checked[1] is self.config:
+            return cast("str | None", checked[2])
+        problem = self._check_batch(message, envelope.attachment)
+        # The verdict depends only on the bytes, the roster and the config: reuse it.
+        memo["batch_check"] = (self.verifier, self.config, problem)
+        return problem
+
+    def _check_batch(self, message: PrePrepare, requests: tuple[Envelope, ...]) -> str | None:
+        if message.digest != batch_digest(requests):
             return "pre-prepare-digest-mismatch"
-        if len(message.requests) > self.config.batch_size_max:
+        if len(requests) > self.config.batch_size_max:
             return "pre-prepare-batch-too-large"
         seen: set[tuple[str, int]] = set()
-        for request_envelope in message.requests:
+        for request_envelope in requests:
             request = self.verifier.open_as(request_envelope, Request)
             if request is None or request_envelope.sender != request.client:
                 return "pre-prepare-bad-request"
@@ -150,9 +177,9 @@ class NormalCase(ReplicaState):
         slot = self.slot(message.seq)
         slot.pre_prepare = envelope
         slot.digest = message.digest
-        slot.requests = message.requests
+        slot.requests = envelope.attachment
         self.highest_accepted_seq = max(self.highest_accepted_seq, message.seq)
-        for request in message.requests:
+        for request in envelope.attachment:
             # Known requests wait for execution: the next primary re-proposes them if this
             # batch never commits, without waiting for clients to retransmit.
             digest = request.request_digest()
@@ -197,8 +224,10 @@ class NormalCase(ReplicaState):
         slot.prepared = True
         if slot.prepared_view < self.view:
             slot.prepared_proof = PreparedProof(
-                pre_prepare=slot.pre_prepare, prepares=slot.prepares.certificate(slot.digest)
+                pre_prepare=slot.pre_prepare.detached(),
+                prepares=slot.prepares.certificate(slot.digest),
             )
+            slot.prepared_pre_prepare = slot.pre_prepare
             slot.prepared_view = self.view
         if self.may_sign("commit", self.view, slot.seq, slot.digest):
             commit = seal(
@@ -251,20 +280,23 @@ class NormalCase(ReplicaState):
         assert slot.digest is not None and slot.seq == self.last_executed + 1
         executed: list[Envelope] = []
         results: list[ReplyEntry] = []
+        # The hot loop of a replica: every request of every batch passes here once.
         client_table, pending, unassigned = self.client_table, self.pending, self.unassigned
+        in_flight, awaited = self.in_flight, self.awaited
         for envelope in slot.requests:
             request = decode(envelope)
             assert isinstance(request, Request)
             digest = envelope.request_digest()
             pending.pop(digest, None)
             unassigned.pop(digest, None)
-            self.in_flight.discard(digest)
+            in_flight.discard(digest)
+            awaited.discard(digest)
             if request.timestamp <= client_table.get(request.client, 0):
                 continue  # already executed: exactly once per (client, timestamp)
             result = self.application.execute(request, slot.seq)
             client_table[request.client] = request.timestamp
             executed.append(envelope)
-            results.append(ReplyEntry(request.client, request.timestamp, result))
+            results.append((request.client, request.timestamp, result))
         self.last_executed = slot.seq
         self.last_progress_ms = self.now_ms
         if executed:
@@ -284,8 +316,10 @@ class NormalCase(ReplicaState):
             self.take_checkpoint(slot.seq)
 
     def _reply(self, seq: int, results: tuple[ReplyEntry, ...]) -> None:
-        reply = seal(self.signer, Reply(view=self.view, seq=seq, replica=self.id, results=results))
-        clients = tuple(dict.fromkeys(entry.client for entry in results))
+        # Built without re-validating a batch of entries this replica just produced itself.
+        message = Reply.model_construct(view=self.view, seq=seq, replica=self.id, results=results)
+        reply = seal(self.signer, message)
+        clients = tuple(dict.fromkeys(client for client, _, _ in results))
         for client in clients:
             self.last_reply[client] = reply
         self.effects.append(Respond(clients, reply))

@@ -20,7 +20,8 @@ Timers (name → what firing means):
 - ``silence``: a backup heard nothing from the primary → move to the next view;
 - ``heartbeat``: the primary has been quiet → it broadcasts a HEARTBEAT;
 - ``status``: the replica is behind → it broadcasts a STATUS;
-- ``fetch``: a state transfer got no answer → ask the next signer.
+- ``fetch``: a state transfer got no answer → ask the next signer;
+- ``batch``: the primary's partial batch has waited long enough → propose it.
 """
 
 from __future__ import annotations
@@ -149,12 +150,14 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
                 self.send_status()
         elif timer == "fetch":
             self.on_fetch_timer()
+        elif timer == "batch":
+            self.maybe_propose(waited=True)
 
     def _update_timers(self) -> None:
         """Arm or disarm timers to match the state; called after every input."""
         timers = self.timers
         if self.active:
-            waiting = bool(self.pending) or self.highest_accepted_seq > self.last_executed
+            waiting = bool(self.awaited) or self.highest_accepted_seq > self.last_executed
             if waiting and "view" not in timers:
                 timers["view"] = self.now_ms + self.view_change_timeout_ms()
             elif not waiting:

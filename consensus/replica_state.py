@@ -83,7 +83,10 @@ class ReplicaState:
         self.next_seq = 1
         self.client_table: dict[str, int] = {}
         self.last_reply: dict[str, Envelope] = {}
+        # Requests known and not yet executed (a primary proposes from these) ...
         self.pending: dict[str, Envelope] = {}
+        # ... and those a client sent this replica itself, which it waits for (PBFT §4.4).
+        self.awaited: set[str] = set()
         self.unassigned: dict[str, Envelope] = {}
         self.in_flight: set[str] = set()
         # Checkpoints and state transfer.
@@ -157,10 +160,10 @@ class ReplicaState:
         self.evidence_seen.add(key)
         self.effects.append(Evidence(kind=kind, culprit=culprit, proof=proof))
 
-    def seal_pre_prepare(self, message: PrePrepare) -> Envelope:
+    def seal_pre_prepare(self, message: PrePrepare, requests: tuple[Envelope, ...]) -> Envelope:
         claimed = self.may_sign("pre-prepare", message.view, message.seq, message.digest)
         assert claimed, f"primary {self.id} would equivocate at ({message.view}, {message.seq})"
-        return seal(self.signer, message)
+        return seal(self.signer, message, attachment=requests)
 
     def defer_if_ahead(self, envelope: Envelope, view: int) -> bool:
         """Keep a normal-case message for a view not yet entered; true if kept."""
@@ -200,7 +203,7 @@ class ReplicaState:
     def stabilize(self, seq: int, state_digest: str, certificate: tuple[Envelope, ...]) -> None:
         raise NotImplementedError
 
-    def maybe_propose(self) -> None:
+    def maybe_propose(self, *, waited: bool = False) -> None:
         raise NotImplementedError
 
     def dispatch(self, envelope: Envelope) -> None:
@@ -212,5 +215,5 @@ class ReplicaState:
     def accept_pre_prepare(self, envelope: Envelope, message: PrePrepare) -> None:
         raise NotImplementedError
 
-    def invalid_batch(self, message: PrePrepare) -> str | None:
+    def invalid_batch(self, envelope: Envelope, message: PrePrepare) -> str | None:
         raise NotImplementedError

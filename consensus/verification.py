@@ -35,20 +35,24 @@ class EnvelopeVerifier:
     def verify(self, envelope: Envelope) -> bool:
         """True when ``envelope`` carries a valid signature by its sender."""
         memo: dict[str, Any] = envelope.__pydantic_private__["_memo"]  # type: ignore[index]
-        if memo.get("verified_by") is self:
-            return True
+        verdict = memo.get("verdict")
+        if verdict is not None and verdict[0] is self:
+            if not verdict[1]:
+                self._reject("bad-signature")
+            return bool(verdict[1])
         try:
             signature = bytes.fromhex(envelope.signature)
         except ValueError:
             self._reject("bad-signature")
             return False
-        if not self._signatures.verify(
+        valid = self._signatures.verify(
             envelope.sender, envelope.kind, envelope.body.encode(), signature
-        ):
+        )
+        # Either verdict is a fact about these exact bytes: a forged broadcast is checked once.
+        memo["verdict"] = (self, valid)
+        if not valid:
             self._reject("bad-signature")
-            return False
-        memo["verified_by"] = self
-        return True
+        return valid
 
     def open(self, envelope: Envelope) -> Message | None:
         """The decoded message if ``envelope`` is signed and well formed, else ``None``."""

@@ -75,8 +75,6 @@ def check_prepared_proof(
     primary = quorums.primary(pre_prepare.view)
     if proof.pre_prepare.sender != replica_principal(primary):
         return None
-    if pre_prepare.digest != batch_digest(pre_prepare.requests):
-        return None
     backups: set[int] = set()
     for envelope in proof.prepares:
         prepare = verifier.open_as(envelope, Prepare)
@@ -97,19 +95,44 @@ def check_prepared_proof(
 
 @dataclass(frozen=True, slots=True)
 class ViewChangeSummary:
-    """A checked VIEW-CHANGE: its stable checkpoint and the prepared pre-prepare per seq."""
+    """A checked VIEW-CHANGE: its stable checkpoint, the prepared pre-prepare per seq, and —
+    when the envelope carried them — the batches behind those pre-prepares."""
 
     replica: int
     new_view: int
     stable_seq: int
     checkpoint_proof: tuple[Envelope, ...]
     prepared: tuple[tuple[PrePrepare, Envelope], ...]
+    batches: dict[int, tuple[Envelope, ...]]
+
+
+def attached_batches(
+    envelope: Envelope, prepared: list[tuple[PrePrepare, Envelope]]
+) -> dict[int, tuple[Envelope, ...]] | None:
+    """The batch of each prepared entry, from the envelope's attachment; ``None`` if one is
+    missing or does not match its digest."""
+    by_signature = {attached.signature: attached for attached in envelope.attachment}
+    batches: dict[int, tuple[Envelope, ...]] = {}
+    for pre_prepare, pre_prepare_envelope in prepared:
+        full = by_signature.get(pre_prepare_envelope.signature)
+        if full is None or batch_digest(full.attachment) != pre_prepare.digest:
+            return None
+        batches[pre_prepare.seq] = full.attachment
+    return batches
 
 
 def check_view_change(
-    verifier: EnvelopeVerifier, config: ReplicaConfig, envelope: Envelope, message: ViewChange
+    verifier: EnvelopeVerifier,
+    config: ReplicaConfig,
+    envelope: Envelope,
+    message: ViewChange,
+    *,
+    require_batches: bool = False,
 ) -> ViewChangeSummary | None:
-    """Check every proof inside a VIEW-CHANGE; ``None`` if any is invalid."""
+    """Check every proof inside a VIEW-CHANGE; ``None`` if any is invalid.
+
+    The new primary needs the batches (``require_batches``); backups checking V inside a
+    NEW-VIEW only need the signed part."""
     if message.replica >= config.n or envelope.sender != replica_principal(message.replica):
         return None
     stable_digest = check_checkpoint_certificate(
@@ -132,18 +155,28 @@ def check_view_change(
             return None
         seen_seqs.add(pre_prepare.seq)
         prepared.append((pre_prepare, proof.pre_prepare))
+    batches = attached_batches(envelope, prepared)
+    if batches is None:
+        if require_batches:
+            return None
+        batches = {}
     return ViewChangeSummary(
         replica=message.replica,
         new_view=message.new_view,
         stable_seq=message.stable_seq,
         checkpoint_proof=message.checkpoint_proof,
         prepared=tuple(prepared),
+        batches=batches,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """What O assigns to one sequence number: a prepared batch, or the null request."""
+    """What O assigns to one sequence number: a prepared batch, or the null request.
+
+    ``requests`` is known to the new primary (it checked the batches); a backup recomputing
+    the plan from V only knows the digest and takes the batch from O's attachment.
+    """
 
     seq: int
     digest: str
@@ -163,24 +196,23 @@ def plan_new_view(view: int, summaries: list[ViewChangeSummary]) -> NewViewPlan:
     assert summaries, "a NEW-VIEW plan needs view-changes"
     best = max(summaries, key=lambda summary: (summary.stable_seq, -summary.replica))
     stable_seq = best.stable_seq
-    chosen: dict[int, PrePrepare] = {}
+    chosen: dict[int, tuple[PrePrepare, ViewChangeSummary]] = {}
     for summary in summaries:
         for pre_prepare, _envelope in summary.prepared:
             if pre_prepare.seq <= stable_seq:
                 continue
             current = chosen.get(pre_prepare.seq)
-            if current is None or pre_prepare.view > current.view:
-                chosen[pre_prepare.seq] = pre_prepare
+            if current is None or pre_prepare.view > current[0].view:
+                chosen[pre_prepare.seq] = (pre_prepare, summary)
     max_seq = max(chosen, default=stable_seq)
     assignments = []
     for seq in range(stable_seq + 1, max_seq + 1):
-        prepared = chosen.get(seq)
-        if prepared is None:
+        if seq not in chosen:
             assignments.append(Assignment(seq=seq, digest=NULL_DIGEST, requests=()))
-        else:
-            assignments.append(
-                Assignment(seq=seq, digest=prepared.digest, requests=prepared.requests)
-            )
+            continue
+        prepared, source = chosen[seq]
+        requests = source.batches.get(seq, ())
+        assignments.append(Assignment(seq=seq, digest=prepared.digest, requests=requests))
     return NewViewPlan(
         view=view,
         stable_seq=stable_seq,
@@ -224,6 +256,6 @@ def check_new_view(
             assignment.digest,
         ):
             return f"O assigns seq {assignment.seq} differently from V"
-        if batch_digest(pre_prepare.requests) != pre_prepare.digest:
-            return f"O's pre-prepare for seq {assignment.seq} does not match its digest"
+        if batch_digest(pre_prepare_envelope.attachment) != pre_prepare.digest:
+            return f"O's pre-prepare for seq {assignment.seq} comes without its batch"
     return plan, message.pre_prepares

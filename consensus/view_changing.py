@@ -32,19 +32,20 @@ class ViewChanging(ReplicaState):
         self.active = False
         envelope = self.own_view_changes.get(new_view)
         if envelope is None:
-            prepared = tuple(
-                slot.prepared_proof
+            slots = [
+                slot
                 for seq, slot in sorted(self.slots.items())
                 if seq > self.stable_seq and slot.prepared_proof is not None
-            )
+            ]
             message = ViewChange(
                 new_view=new_view,
                 replica=self.id,
                 stable_seq=self.stable_seq,
                 checkpoint_proof=self.stable_certificate,
-                prepared=prepared,
+                prepared=tuple(slot.prepared_proof for slot in slots if slot.prepared_proof),
             )
-            envelope = seal(self.signer, message)
+            batches = tuple(s.prepared_pre_prepare for s in slots if s.prepared_pre_prepare)
+            envelope = seal(self.signer, message, attachment=batches)
             self.own_view_changes = {
                 view: own for view, own in self.own_view_changes.items() if view > self.view - 2
             }
@@ -72,7 +73,9 @@ class ViewChanging(ReplicaState):
         earlier = self.view_changes.get(message.replica)
         if earlier is not None and earlier[0] >= message.new_view:
             return False
-        summary = check_view_change(self.verifier, self.config, envelope, message)
+        summary = check_view_change(
+            self.verifier, self.config, envelope, message, require_batches=True
+        )
         if summary is None:
             self.reject("view-change-invalid")
             self.evidence("invalid-view-change", message.replica, (envelope,))
@@ -119,12 +122,8 @@ class ViewChanging(ReplicaState):
         plan = plan_new_view(self.view, [summary for _, _, summary in votes])
         pre_prepares = tuple(
             self.seal_pre_prepare(
-                PrePrepare(
-                    view=self.view,
-                    seq=assignment.seq,
-                    digest=assignment.digest,
-                    requests=assignment.requests,
-                )
+                PrePrepare(view=self.view, seq=assignment.seq, digest=assignment.digest),
+                assignment.requests,
             )
             for assignment in plan.assignments
         )
@@ -132,7 +131,7 @@ class ViewChanging(ReplicaState):
             self.signer,
             NewView(
                 view=self.view,
-                view_changes=tuple(envelope for _, envelope, _ in votes),
+                view_changes=tuple(envelope.detached() for _, envelope, _ in votes),
                 pre_prepares=pre_prepares,
             ),
         )
@@ -141,6 +140,11 @@ class ViewChanging(ReplicaState):
 
     def on_new_view(self, envelope: Envelope, message: NewView) -> None:
         if message.view < self.view or (message.view == self.view and self.active):
+            return
+        if envelope.sender != self.principals[self.quorums.primary(message.view)]:
+            # Signed by someone else, it proves nothing against the view's primary and must
+            # not make us give up on a view whose real NEW-VIEW may still come.
+            self.reject("new-view-not-from-primary")
             return
         checked = check_new_view(self.verifier, self.config, envelope, message)
         if isinstance(checked, str):
@@ -176,7 +180,7 @@ class ViewChanging(ReplicaState):
             assert isinstance(pre_prepare, PrePrepare)
             if not self.in_watermarks(pre_prepare.seq):
                 continue
-            if not self.is_primary and self.invalid_batch(pre_prepare) is not None:
+            if not self.is_primary and self.invalid_batch(envelope, pre_prepare):
                 self.start_view_change(self.view + 1)
                 return
             self.accept_pre_prepare(envelope, pre_prepare)

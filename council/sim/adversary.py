@@ -138,16 +138,15 @@ class ByzantineReplica:
     def _equivocate(self, envelope: Envelope) -> list[Effect]:
         message = decode(envelope)
         other: PrePrepare | Prepare | Commit
+        attachment: tuple[Envelope, ...] = ()
         if isinstance(message, PrePrepare):
-            requests = _variant_batch(message.requests)
-            other = message.model_copy(
-                update={"requests": requests, "digest": batch_digest(requests)}
-            )
+            attachment = _variant_batch(envelope.attachment)
+            other = message.model_copy(update={"digest": batch_digest(attachment)})
         elif isinstance(message, Prepare | Commit):
             other = message.model_copy(update={"digest": _other_digest(message.digest)})
         else:
             return [Broadcast(envelope)]
-        twin = seal(self._signer, other)
+        twin = seal(self._signer, other, attachment)
         effects: list[Effect] = []
         for target in range(self._n):
             if target != self.id:
@@ -206,7 +205,8 @@ class SplitBrainCoalition:
             votes = [
                 seal(
                     self.signers[self.primary],
-                    PrePrepare(view=0, seq=seq, digest=digest, requests=batch),
+                    PrePrepare(view=0, seq=seq, digest=digest),
+                    attachment=batch,
                 )
             ]
             for member in self.members:

@@ -69,19 +69,22 @@ class SafetyChecker:
                 f"replica {replica} executed batch {effect.digest[:12]} at seq {seq}, "
                 f"replica {first[1]} executed {first[0][:12]}",
             )
+        last_timestamp, ordered = self.last_timestamp, self.ordered
         for envelope in effect.executed:
-            if envelope.request_digest() not in self.submitted:
-                return Violation("validity", replica, seq, f"request from {envelope.sender}")
+            digest = envelope.request_digest()
+            if digest not in ordered:
+                if digest not in self.submitted:
+                    return Violation("validity", replica, seq, f"request from {envelope.sender}")
+                ordered.add(digest)
             request = decode(envelope)
             assert isinstance(request, Request)
             key = (replica, request.client)
-            if request.timestamp <= self.last_timestamp.get(key, 0):
+            if request.timestamp <= last_timestamp.get(key, 0):
                 return Violation(
                     "integrity",
                     replica,
                     seq,
                     f"{request.client} request {request.timestamp} executed again or late",
                 )
-            self.last_timestamp[key] = request.timestamp
-            self.ordered.add(envelope.request_digest())
+            last_timestamp[key] = request.timestamp
         return None

@@ -56,7 +56,7 @@ class ClientPool:
             self.rejected_replies += 1
             return
         for entry in reply.results:
-            session = self._by_name.get(entry.client)
+            session = self._by_name.get(entry[0])
             if session is None:
                 continue
             completed = session.on_reply(reply.replica, reply.view, entry, now_ms)

@@ -60,7 +60,7 @@ class SimulationSettings:
     network: NetworkConditions = field(default_factory=NetworkConditions)
     crashes: int = 0
     time_limit_ms: int = 600_000
-    batch_size_max: int = 128
+    batch_size_max: int = 256
     checkpoint_interval: int = 16
 
     def replica_config(self) -> ReplicaConfig:
