@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from consensus.effects import Execute, Respond
+from consensus.effects import Execute, Persist, Respond
 from consensus.log import Slot
 from consensus.messages import (
     Commit,
@@ -110,6 +110,7 @@ class NormalCase(ReplicaState):
         self.next_seq += 1
         envelope = self.seal_pre_prepare(message, requests)
         self.broadcast(envelope)
+        self.last_leader_message_ms = self.now_ms
         self.accept_pre_prepare(envelope, message)
 
     # -- pre-prepare -------------------------------------------------------------------------
@@ -179,7 +180,8 @@ class NormalCase(ReplicaState):
         slot.digest = message.digest
         slot.requests = envelope.attachment
         self.highest_accepted_seq = max(self.highest_accepted_seq, message.seq)
-        for request in envelope.attachment:
+        already_executed = message.seq <= self.last_executed  # re-proposed by a NEW-VIEW
+        for request in () if already_executed else envelope.attachment:
             # Known requests wait for execution: the next primary re-proposes them if this
             # batch never commits, without waiting for clients to retransmit.
             digest = request.request_digest()
@@ -229,6 +231,10 @@ class NormalCase(ReplicaState):
             )
             slot.prepared_pre_prepare = slot.pre_prepare
             slot.prepared_view = self.view
+            # A VIEW-CHANGE after a restart must still carry this certificate, or a batch
+            # committed elsewhere could lose its seq (OSDI'99 §4.4): persist it first.
+            for record in (slot.pre_prepare, *slot.prepared_proof.prepares):
+                self.effects.append(Persist(record))
         if self.may_sign("commit", self.view, slot.seq, slot.digest):
             commit = seal(
                 self.signer,
@@ -335,3 +341,4 @@ class NormalCase(ReplicaState):
     def send_heartbeat(self) -> None:
         heartbeat = Heartbeat(view=self.view, replica=self.id, last_seq=self.next_seq - 1)
         self.broadcast(seal(self.signer, heartbeat), durable=False)
+        self.last_leader_message_ms = self.now_ms

@@ -42,6 +42,7 @@ from consensus.messages import (
     MalformedMessage,
     NewView,
     Prepare,
+    PreparedProof,
     PrePrepare,
     Request,
     StateSnapshot,
@@ -137,10 +138,12 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
     # -- timers ------------------------------------------------------------------------------
 
     def _fire(self, timer: str) -> None:
-        if timer in ("view", "silence"):
+        if timer == "view" and not self.active and not self._view_change_quorum_reached():
+            self._retransmit_view_change()
+        elif timer in ("view", "silence"):
             self.start_view_change(self.view + 1)
         elif timer == "heartbeat":
-            quiet_ms = self.now_ms - self.last_broadcast_ms
+            quiet_ms = self.now_ms - self.last_leader_message_ms
             if self.active and self.is_primary and quiet_ms >= self.config.heartbeat_interval_ms:
                 self.send_heartbeat()
         elif timer == "status":
@@ -152,6 +155,22 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
             self.on_fetch_timer()
         elif timer == "batch":
             self.maybe_propose(waited=True)
+
+    def _view_change_quorum_reached(self) -> bool:
+        """Whether ``Q`` replicas have voted for this view or a later one. Only then may a
+        view change that got no NEW-VIEW time out into the next view (OSDI'99 §4.5.2): a
+        replica cut off from the others, or restarted with a short back-off, must not race
+        ahead alone, or the council ends up spread over views that never meet again."""
+        voted = sum(1 for view, _, _ in self.view_changes.values() if view >= self.view)
+        return voted >= self.quorums.quorum
+
+    def _retransmit_view_change(self) -> None:
+        """Send our VIEW-CHANGE for this view again (it may have been lost) and wait again."""
+        own = self.own_view_changes.get(self.view)
+        if own is not None:
+            self._record_view_change(own)
+            self.broadcast(own, durable=False)  # persisted when it was first signed
+        self.timers["view"] = self.now_ms + self.view_change_timeout_ms()
 
     def _update_timers(self) -> None:
         """Arm or disarm timers to match the state; called after every input."""
@@ -192,7 +211,8 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
         """Rebuild a replica after a crash from what it persisted.
 
         It resumes from its last stable checkpoint, remembers every vote it signed so it never
-        contradicts one, and catches up through retransmission or state transfer.
+        contradicts one, restores the prepared certificates it held so its next VIEW-CHANGE
+        still carries them, and catches up through retransmission or state transfer.
         """
         replica = cls(config, replica_id, signer, verifier, application, now_ms=now_ms)
         if checkpoint is not None:
@@ -203,11 +223,15 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
             replica.stable_certificate = checkpoint.certificate
             replica.snapshots[seq] = checkpoint.snapshot
             replica.next_seq = seq + 1
+        records = list(records)
         highest_view, waiting_for_new_view = 0, False
         for envelope in records:
+            if envelope.sender != replica.principal:
+                continue  # a certificate's part, restored below
             view, is_view_change = replica._replay_own(envelope)
             if view > highest_view or (view == highest_view and not is_view_change):
                 highest_view, waiting_for_new_view = view, is_view_change
+        replica._restore_prepared_certificates(records)
         replica.view = highest_view
         replica.active = not waiting_for_new_view
         if waiting_for_new_view:
@@ -215,6 +239,32 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
         replica.timers.pop("silence", None)
         replica._update_timers()
         return replica
+
+    def _restore_prepared_certificates(self, records: list[Envelope]) -> None:
+        """Rebuild, per seq, the highest-view prepared certificate that was persisted, so the
+        next VIEW-CHANGE carries it as if the replica had never stopped."""
+        pre_prepares: list[tuple[PrePrepare, Envelope]] = []
+        prepares: dict[tuple[int, int, str], dict[int, Envelope]] = {}
+        for envelope in records:
+            message = decode(envelope)
+            if isinstance(message, PrePrepare) and message.seq > self.stable_seq:
+                pre_prepares.append((message, envelope))
+            elif isinstance(message, Prepare):
+                key = (message.view, message.seq, message.digest)
+                prepares.setdefault(key, {})[message.replica] = envelope
+        for pre_prepare, envelope in pre_prepares:
+            votes = prepares.get((pre_prepare.view, pre_prepare.seq, pre_prepare.digest), {})
+            backups = sorted(set(votes) - {self.quorums.primary(pre_prepare.view)})
+            if len(backups) < self.quorums.quorum - 1:
+                continue
+            slot = self.slot(pre_prepare.seq)
+            if pre_prepare.view > slot.prepared_view:
+                slot.prepared_proof = PreparedProof(
+                    pre_prepare=envelope.detached(),
+                    prepares=tuple(votes[backup] for backup in backups),
+                )
+                slot.prepared_pre_prepare = envelope
+                slot.prepared_view = pre_prepare.view
 
     def _replay_own(self, envelope: Envelope) -> tuple[int, bool]:
         """Re-learn one of our signed messages; its view and whether it is a VIEW-CHANGE."""

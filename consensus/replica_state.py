@@ -70,7 +70,8 @@ class ReplicaState:
         self.view_changes: dict[int, tuple[int, Envelope, ViewChangeSummary]] = {}
         self.view_change_attempts = 0
         self.last_primary_contact_ms = 0
-        self.last_broadcast_ms = 0
+        # When this replica, as primary, last sent what backups count as a sign of life.
+        self.last_leader_message_ms = 0
         # The log and execution.
         self.slots: dict[int, Slot] = {}
         self.stable_seq = 0
@@ -147,7 +148,6 @@ class ReplicaState:
         if durable:
             self.effects.append(Persist(envelope))
         self.effects.append(Broadcast(envelope))
-        self.last_broadcast_ms = self.now_ms
 
     def send(self, replica: int, envelope: Envelope) -> None:
         self.effects.append(Send(replica_principal(replica), envelope))

@@ -77,6 +77,10 @@ class ViewChanging(ReplicaState):
             self.verifier, self.config, envelope, message, require_batches=True
         )
         if summary is None:
+            if check_view_change(self.verifier, self.config, envelope, message) is not None:
+                # Only the batches were bad, and the attachment is unsigned: not evidence.
+                self.reject("view-change-batches-mismatch")
+                return False
             self.reject("view-change-invalid")
             self.evidence("invalid-view-change", message.replica, (envelope,))
             return False

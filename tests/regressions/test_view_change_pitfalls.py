@@ -1,0 +1,273 @@
+"""Named regressions for view changes (OSDI'99 §4.4–4.5): NEW-VIEW's O set, VIEW-CHANGE's P
+set, silent primaries, back-off and joining a view change."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from consensus import NULL_DIGEST, Envelope
+from consensus.messages import (
+    Heartbeat,
+    Prepare,
+    PrePrepare,
+    ViewChange,
+    batch_digest,
+)
+from tests.regressions.harness import Council
+
+Batch = tuple[Envelope, ...]
+
+
+# -- NEW-VIEW's O set -----------------------------------------------------------------------------
+
+
+class GapScenario:
+    """View 0 prepared bob's request at seq 2 but lost seq 1, so the honest O for view 1 is
+    ``[null at 1, bob's batch at 2]``. r1, the primary of view 1, is faulty."""
+
+    def __init__(self) -> None:
+        self.council = council = Council(4, faulty={1})
+        self.alice = (council.request("alice", 1),)
+        self.bob = (council.request("bob", 1),)
+        council.submit(self.alice[0], to=0)
+        council.submit(self.bob[0], to=0)
+        (_, seq1), (pre_prepare2, seq2) = council.sent(0, PrePrepare)
+        assert (seq1.seq, seq2.seq) == (1, 2)
+        council.drop()  # seq 1's pre-prepare is lost
+        council.deliver(pre_prepare2, to=[2, 3])
+        council.flush()
+        council.tick(council.config.view_change_timeout_ms)  # nothing executes: view change
+        self.view_changes = [council.sent(i, ViewChange)[0][0] for i in (0, 2, 3)]
+        council.flush()
+
+    def send_new_view(self, assignments: list[tuple[int, Batch]]) -> None:
+        new_view = self.council.new_view(1, self.view_changes, assignments)
+        assert self.council.deliver(new_view, to=self.council.honest)
+
+
+WRONG_O: dict[str, Callable[[GapScenario], list[tuple[int, Batch]]]] = {
+    "drops-the-prepared-request": lambda s: [],
+    "assigns-another-digest": lambda s: [(1, ()), (2, s.alice)],
+    "omits-the-gap-null-request": lambda s: [(2, s.bob)],
+    "fills-the-gap-with-a-request": lambda s: [(1, s.alice), (2, s.bob)],
+}
+
+
+@pytest.mark.parametrize("wrong_o", WRONG_O.values(), ids=WRONG_O.keys())
+def test_a_new_view_with_a_wrong_o_set_is_rejected_with_evidence_against_the_new_primary(
+    wrong_o: Callable[[GapScenario], list[tuple[int, Batch]]],
+) -> None:
+    scenario = GapScenario()
+    council = scenario.council
+    scenario.send_new_view(wrong_o(scenario))
+    for i in council.honest:
+        assert 1 not in council.views_entered(i)
+        assert not council.replicas[i].active
+        assert any(e.kind == "invalid-new-view" and e.culprit == 1 for e in council.evidence(i))
+        assert [p for _, p in council.sent(i, Prepare) if p.view == 1] == []
+
+
+def test_a_new_view_whose_o_fills_gaps_with_null_requests_is_entered() -> None:
+    scenario = GapScenario()
+    council = scenario.council
+    scenario.send_new_view([(1, ()), (2, scenario.bob)])
+    council.flush()
+    for i in council.honest:
+        assert council.views_entered(i) == [1]
+        assert council.evidence(i) == []
+        assert council.log(i) == [(1, NULL_DIGEST), (2, batch_digest(scenario.bob))]
+
+
+def test_a_new_view_signed_by_a_backup_neither_frames_the_primary_nor_derails_the_view() -> None:
+    council = Council(4, faulty={3})
+    council.submit(council.request("alice", 1), to=[1, 2])  # the primary never hears of it
+    council.tick(council.config.view_change_timeout_ms)
+    assert all(not council.replicas[i].active for i in (1, 2))
+    view_changes = [council.sent(i, ViewChange)[0][0] for i in (1, 2)]
+    bogus = council.new_view(1, [*view_changes, council.view_change(3, 1)], [], signer=3)
+    assert council.deliver(bogus, to=[1, 2])
+    for i in (1, 2):
+        assert council.evidence(i) == []  # r3 signed it: it proves nothing against r1
+        assert council.replicas[i].view == 1  # still waiting for r1's NEW-VIEW
+
+    council.flush()
+    for i in council.honest:
+        assert council.views_entered(i) == [1]
+        assert len(council.executed(i)) == 1
+
+
+# -- VIEW-CHANGE's P set --------------------------------------------------------------------------
+
+
+class WatermarkScenario:
+    """Five requests ordered by r0, r1, r2 (K = 2, L = 4): seq 4 is stable, so a view change
+    may carry certificates for 4 < seq <= 8 only. r3 is faulty and has seen every signature."""
+
+    def __init__(self) -> None:
+        self.council = council = Council(4, faulty={3})
+        for timestamp in range(1, 6):
+            council.submit(council.request("alice", timestamp), to=0)
+            council.flush()
+        assert all(council.replicas[i].stable_seq == 4 for i in council.honest)
+        self.certificate = council.replicas[0].stable_certificate
+
+    def prepared(self, seq: int) -> tuple[Envelope, tuple[Envelope, ...]]:
+        """The genuine prepared certificate of ``seq`` (view 0)."""
+        council = self.council
+        (pre_prepare,) = [e for e, m in council.sent(0, PrePrepare) if m.seq == seq]
+        prepares = tuple(e for i in (1, 2) for e, m in council.sent(i, Prepare) if m.seq == seq)
+        return pre_prepare, prepares
+
+    def view_change(self, stable_seq: int, prepared_seq: int) -> Envelope:
+        proof = self.certificate if stable_seq == 4 else ()
+        return self.council.view_change(
+            3,
+            1,
+            stable_seq=stable_seq,
+            checkpoint_proof=proof,
+            prepared=[self.prepared(prepared_seq)],
+        )
+
+
+@pytest.mark.parametrize(
+    ("stable_seq", "prepared_seq"),
+    [(4, 3), (4, 4), (0, 5)],
+    ids=["below-the-stable-checkpoint", "at-the-stable-checkpoint", "above-h-plus-l"],
+)
+def test_a_view_change_with_certificates_outside_its_watermarks_is_rejected_as_evidence(
+    stable_seq: int, prepared_seq: int
+) -> None:
+    scenario = WatermarkScenario()
+    council = scenario.council
+    view_change = scenario.view_change(stable_seq, prepared_seq)
+    assert council.deliver(view_change, to=1)
+    (evidence,) = council.evidence(1)
+    assert (evidence.kind, evidence.culprit) == ("invalid-view-change", 3)
+    assert [e.signature for e in evidence.proof] == [view_change.signature]
+    assert council.replicas[1].rejected["view-change-invalid"] == 1
+
+
+def test_a_view_change_with_certificates_inside_its_watermarks_is_accepted() -> None:
+    scenario = WatermarkScenario()
+    council = scenario.council
+    assert council.deliver(scenario.view_change(4, 5), to=1)
+    assert council.evidence(1) == []
+    assert "view-change-invalid" not in council.replicas[1].rejected
+
+
+def test_a_view_change_that_lost_its_unsigned_batches_does_not_incriminate_its_signer() -> None:
+    council = Council(4)
+    council.submit(council.request("alice", 1), to=0)
+    council.flush(among=[0, 2, 3])  # r2 holds a prepared certificate for seq 1
+    council.submit(council.request("bob", 1), to=2)  # only r2 waits for this one
+    council.tick(council.config.view_change_timeout_ms)
+    ((view_change, message),) = council.sent(2, ViewChange)
+    assert len(message.prepared) == len(view_change.attachment) == 1
+
+    assert council.deliver(view_change.detached(), to=1)  # the batch was lost in transit
+    assert council.evidence(1) == []
+    assert council.deliver(view_change, to=1)  # the intact copy is valid
+    assert council.evidence(1) == []
+    assert "view-change-invalid" not in council.replicas[1].rejected
+
+
+# -- silent primaries -----------------------------------------------------------------------------
+
+
+def test_a_silent_primary_of_an_idle_council_is_replaced_and_the_next_primary_leads() -> None:
+    council = Council(4, faulty={0})
+    silence_ms = council.config.primary_silence_timeout_ms
+    council.run(until_ms=silence_ms - 50)
+    assert all(council.replicas[i].view == 0 for i in council.honest)
+
+    council.run(until_ms=silence_ms + 200)
+    for i in council.honest:
+        assert council.views_entered(i) == [1]
+        assert council.replicas[i].active
+    request = council.request("alice", 1)
+    council.submit(request, to=1)
+    council.flush()
+    for i in council.honest:
+        assert [(e.view, e.seq) for e in council.executed(i)] == [(1, 1)]
+
+
+def test_heartbeats_keep_a_live_idle_primary_in_office() -> None:
+    council = Council(4)
+    council.run(until_ms=10 * council.config.primary_silence_timeout_ms)
+    assert len(council.sent(0, Heartbeat)) >= 10
+    for i in council.honest:
+        assert council.replicas[i].view == 0 and council.sent(i, ViewChange) == []
+
+
+def test_a_primary_that_ignores_pending_requests_is_replaced_and_they_execute() -> None:
+    council = Council(4, faulty={0})
+    request = council.request("alice", 1)
+    council.submit(request)  # the client broadcast it: every backup waits for the primary
+    timeout_ms = council.config.view_change_timeout_ms
+    heartbeat = council.sign(0, Heartbeat(view=0, replica=0, last_seq=0))
+    for now_ms in range(0, timeout_ms, 200):  # the primary pretends to be alive
+        council.tick(now_ms)
+        council.deliver(heartbeat, to=council.honest)
+        council.flush()
+    assert all(council.replicas[i].view == 0 for i in council.honest)
+
+    council.run(until_ms=timeout_ms + 500)
+    for i in council.honest:
+        assert council.views_entered(i) == [1]
+        assert [(e.view, e.seq) for e in council.executed(i)] == [(1, 1)]
+
+
+# -- back-off and joining ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timeout_max_ms", "waits_ms"),
+    [(64_000, [1_000, 2_000]), (1_500, [1_000, 1_500])],
+    ids=["doubling", "capped"],
+)
+def test_each_failed_view_change_doubles_the_wait_before_the_next(
+    timeout_max_ms: int, waits_ms: list[int]
+) -> None:
+    # The primaries of views 0, 1 and 2 are faulty and silent; r3 leads view 3.
+    council = Council(10, faulty={0, 1, 2}, view_change_timeout_max_ms=timeout_max_ms)
+    council.submit(council.request("alice", 1))
+    council.run(until_ms=20_000)
+    for i in council.honest:
+        started_ms = [_sent_at(council, i, new_view) for new_view in (1, 2, 3)]
+        assert started_ms[0] == council.config.view_change_timeout_ms == 1_000
+        assert [later - earlier for earlier, later in itertools.pairwise(started_ms)] == waits_ms
+        assert council.views_entered(i) == [3]
+        assert [(e.view, e.seq) for e in council.executed(i)] == [(3, 1)]
+
+
+def _sent_at(council: Council, replica: int, new_view: int) -> int:
+    """When ``replica`` first broadcast its VIEW-CHANGE for ``new_view``."""
+    return min(
+        at for at, _, vc in council.sent_timed(replica, ViewChange) if vc.new_view == new_view
+    )
+
+
+@pytest.mark.parametrize("n", [4, 7])
+def test_a_replica_joins_a_view_change_on_f_plus_1_votes_but_not_on_f(n: int) -> None:
+    f = (n - 1) // 3
+    council = Council(n, faulty=range(n - f, n))
+    for faulty in sorted(council.faulty):  # f view-changes: all could be lies
+        assert council.deliver(council.view_change(faulty, 1), to=1)
+    assert council.sent(1, ViewChange) == []
+    assert council.replicas[1].active and council.replicas[1].view == 0
+
+    council.submit(council.request("alice", 1), to=2)  # one correct replica times out as well
+    council.tick(council.config.view_change_timeout_ms)
+    (r2_view_change, _) = council.sent(2, ViewChange)[0]
+    council.deliver(r2_view_change, to=1)
+    assert [vc.new_view for _, vc in council.sent(1, ViewChange)] == [1]
+
+
+def test_a_replica_joins_the_smallest_view_that_f_plus_1_replicas_have_moved_past() -> None:
+    council = Council(4, faulty={3})
+    council.deliver(council.view_change(3, 5), to=1)
+    council.deliver(council.view_change(2, 3), to=1)  # r2 has failed over twice already
+    assert [vc.new_view for _, vc in council.sent(1, ViewChange)] == [3]

@@ -1,0 +1,59 @@
+"""A client accepts a result only when f + 1 distinct replicas report it."""
+
+from __future__ import annotations
+
+import pytest
+
+from consensus.client import ClientSession, Completed
+from consensus.messages import ReplyEntry
+from tests.regressions.harness import Council
+
+
+def session_of(n: int) -> tuple[ClientSession, ReplyEntry]:
+    council = Council(n)
+    session = ClientSession(council.quorums, council.signer("alice"))
+    request = session.submit("transfer", now_ms=0)
+    assert request.sender == "alice"
+    return session, ("alice", 1, "ok")
+
+
+@pytest.mark.parametrize("n", [4, 7, 10])
+def test_f_plus_1_matching_replies_complete_a_request(n: int) -> None:
+    session, entry = session_of(n)
+    weak = session.quorums.weak
+    outcomes = [session.on_reply(replica, 0, entry, now_ms=5) for replica in range(weak)]
+    assert outcomes[:-1] == [None] * (weak - 1)
+    assert outcomes[-1] == Completed(timestamp=1, result="ok", submitted_ms=0, completed_ms=5)
+    assert session.outstanding == {}
+
+
+@pytest.mark.parametrize("n", [4, 7, 10])
+def test_f_byzantine_replies_with_a_wrong_result_do_not_fool_the_client(n: int) -> None:
+    session, entry = session_of(n)
+    f = session.quorums.f
+    lie = ("alice", 1, "forged")
+    for replica in range(f):
+        assert session.on_reply(replica, 0, lie, now_ms=1) is None
+    honest = range(f, n)
+    outcomes = [session.on_reply(replica, 0, entry, now_ms=2) for replica in honest]
+    completed = [outcome for outcome in outcomes if outcome is not None]
+    assert [c.result for c in completed] == ["ok"]
+    assert outcomes.index(completed[0]) == f  # after exactly f + 1 honest replies
+
+
+@pytest.mark.parametrize("n", [4, 7])
+def test_one_replica_repeating_its_reply_counts_once(n: int) -> None:
+    session, entry = session_of(n)
+    for _ in range(n):
+        assert session.on_reply(0, 0, entry, now_ms=1) is None
+    changed_mind = ("alice", 1, "other")
+    assert session.on_reply(0, 0, changed_mind, now_ms=1) is None
+    assert 1 in session.outstanding
+
+
+def test_replies_about_another_client_or_request_are_ignored() -> None:
+    session, _ = session_of(4)
+    for replica in range(4):
+        assert session.on_reply(replica, 0, ("bob", 1, "ok"), now_ms=1) is None
+        assert session.on_reply(replica, 0, ("alice", 2, "ok"), now_ms=1) is None
+    assert 1 in session.outstanding
