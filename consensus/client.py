@@ -26,6 +26,7 @@ class Outstanding:
     retransmit_timeout_ms: int
     results: dict[int, str] = field(default_factory=dict)
     votes: dict[str, int] = field(default_factory=dict)
+    views: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +78,19 @@ class ClientSession:
         if outstanding is None or replica in outstanding.results:
             return None
         outstanding.results[replica] = result
+        outstanding.views[replica] = view
         matching = outstanding.votes.get(result, 0) + 1
         outstanding.votes[result] = matching
         if matching < self.quorums.weak:
             return None
         del self.outstanding[timestamp]
-        self.view_hint = max(self.view_hint, view)
+        # The (f+1)-th highest view among the matching replies: a correct replica reached it,
+        # so one faulty reply cannot send the next request to a view nobody is in.
+        views = sorted(
+            (outstanding.views[r] for r, res in outstanding.results.items() if res == result),
+            reverse=True,
+        )
+        self.view_hint = max(self.view_hint, views[self.quorums.weak - 1])
         return Completed(timestamp, result, outstanding.submitted_ms, now_ms)
 
     def tick(self, now_ms: int) -> None:

@@ -57,3 +57,15 @@ def test_replies_about_another_client_or_request_are_ignored() -> None:
         assert session.on_reply(replica, 0, ("bob", 1, "ok"), now_ms=1) is None
         assert session.on_reply(replica, 0, ("alice", 2, "ok"), now_ms=1) is None
     assert 1 in session.outstanding
+
+
+def test_one_faulty_reply_cannot_send_the_next_request_to_a_far_view() -> None:
+    session, entry = session_of(7)  # f = 2, weak certificate 3
+    assert session.on_reply(1, 1, entry, now_ms=1) is None
+    assert session.on_reply(2, 1, entry, now_ms=1) is None
+    # The faulty reply completes the request and claims view 1000.
+    assert session.on_reply(0, 1_000, entry, now_ms=1) is not None
+    assert session.view_hint == 1
+    follow_up = session.submit("next", now_ms=2)
+    sends = [e for e in session.take_effects() if getattr(e, "envelope", None) == follow_up]
+    assert [getattr(e, "to", None) for e in sends] == ["r1"]  # the primary of view 1 of 7
