@@ -78,7 +78,7 @@ class Checkpointing(ReplicaState):
         self.stable_certificate = certificate
         self._collect_garbage(seq)
         if self.last_executed < seq:
-            self._begin_state_transfer(seq, state_digest, certificate)
+            self._begin_state_transfer(seq, certificate)
         else:
             snapshot = self.snapshots.get(seq)
             if snapshot is not None and snapshot_digest(snapshot) == state_digest:
@@ -95,14 +95,13 @@ class Checkpointing(ReplicaState):
 
     # -- state transfer ----------------------------------------------------------------------
 
-    def _begin_state_transfer(
-        self, seq: int, state_digest: str, certificate: tuple[Envelope, ...]
-    ) -> None:
+    def _begin_state_transfer(self, seq: int, certificate: tuple[Envelope, ...]) -> None:
+        """Fetch the state at ``seq`` from the signers of its certificate, one at a time."""
         if self.fetch is not None and self.fetch.seq >= seq:
             return
         signers = {self._checkpoint_signer(checkpoint) for checkpoint in certificate}
         sources = tuple(sorted(signers - {self.id}))
-        self.fetch = StateFetch(seq, state_digest, certificate, sources)
+        self.fetch = StateFetch(seq, sources)
         self._request_state()
 
     @staticmethod

@@ -27,11 +27,10 @@ PHASES = ("pre-prepare", "prepare", "commit")
 
 @dataclass(slots=True)
 class StateFetch:
-    """An ongoing state transfer towards a certified checkpoint."""
+    """An ongoing state transfer towards a certified checkpoint; the answer carries its own
+    certificate and is checked against it."""
 
     seq: int
-    state_digest: str
-    certificate: tuple[Envelope, ...]
     sources: tuple[int, ...]
     attempt: int = 0
 

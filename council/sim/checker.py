@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consensus import Execute, Request, decode
+from consensus import Execute, PersistCheckpoint, Request, decode
+from consensus.application import parse_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,14 @@ class SafetyChecker:
             del self.last_timestamp[key]
         for client, timestamp in client_table.items():
             self.last_timestamp[(replica, client)] = timestamp
+
+    def resumed_from_checkpoint(self, replica: int, checkpoint: PersistCheckpoint | None) -> None:
+        """``replica`` jumped to a stable checkpoint by state transfer. The client table comes
+        from the snapshot it just persisted, not from the replica, which may already have
+        executed batches after it in the same step."""
+        assert checkpoint is not None, "a state transfer is persisted before it is reported"
+        seq, _, client_table = parse_snapshot(checkpoint.snapshot)
+        self.resumed(replica, seq, client_table)
 
     def execute(self, replica: int, effect: Execute) -> Violation | None:
         violation = self._check(replica, effect)

@@ -48,7 +48,6 @@ from consensus import (
     decode,
     replica_principal,
 )
-from consensus.application import parse_snapshot
 from consensus.client import ClientSession, Completed
 from council.sim.checker import SafetyChecker
 from council.sim.cluster import Council
@@ -303,18 +302,8 @@ class ManualCluster:
                 self.highest_view = max(self.highest_view, effect.view)
             elif isinstance(effect, StateTransferred):
                 self.state_transfers += 1
-                self._resumed_from_snapshot(source, effect.seq)
-
-    def _resumed_from_snapshot(self, replica_id: int, seq: int) -> None:
-        """Tell the checker a replica now holds the state at ``seq``.
-
-        The client table comes from the snapshot just persisted, not from the replica: by the
-        time its effects are routed it may already have executed batches after ``seq``.
-        """
-        checkpoint = self.council.storage[replica_id].checkpoint
-        assert checkpoint is not None and checkpoint.seq == seq, "state transfer not persisted"
-        _, _, client_table = parse_snapshot(checkpoint.snapshot)
-        self.checker.resumed(replica_id, seq, client_table)
+                checkpoint = self.council.storage[source].checkpoint
+                self.checker.resumed_from_checkpoint(source, checkpoint)
 
     def _deliver_to_clients(self, envelope: Envelope) -> None:
         try:

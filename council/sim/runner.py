@@ -32,7 +32,6 @@ from consensus import (
     ViewEntered,
     decode,
 )
-from consensus.application import parse_snapshot
 from council.sim.checker import SafetyChecker, Violation
 from council.sim.clients import ClientPool
 from council.sim.cluster import Council, byzantine_placement
@@ -219,15 +218,8 @@ class Simulation:
                 self.stats.highest_view = max(self.stats.highest_view, effect.view)
             elif isinstance(effect, StateTransferred):
                 self.stats.state_transfers += 1
-                self._resumed_from_checkpoint(source, effect.seq)
-
-    def _resumed_from_checkpoint(self, replica: int, seq: int) -> None:
-        """The replica jumped to ``seq``: the checker takes its client table from the snapshot
-        just persisted (the replica may already have executed past it in the same step)."""
-        checkpoint = self.council.storage[replica].checkpoint
-        assert checkpoint is not None and checkpoint.seq == seq
-        _, _, client_table = parse_snapshot(checkpoint.snapshot)
-        self.checker.resumed(replica, seq, client_table)
+                checkpoint = self.council.storage[source].checkpoint
+                self.checker.resumed_from_checkpoint(source, checkpoint)
 
     def _check(self, replica: int, effect: Execute) -> None:
         violation = self.checker.execute(replica, effect)
