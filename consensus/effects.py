@@ -38,7 +38,10 @@ class Respond:
 class Execute:
     """Sequence number ``seq`` committed with this batch of request envelopes, in order.
 
-    ``executed`` are the requests the application actually ran (stale duplicates are skipped).
+    ``executed`` are the requests the application actually ran (stale duplicates are skipped)
+    and ``results`` what it returned for each. ``certificate`` is the commit certificate: the
+    ``Q`` or more matching signed COMMITs that made ``seq`` committed, ordered by sender — with
+    the batch it proves to anyone holding the roster that the council ordered these requests.
     """
 
     seq: int
@@ -46,6 +49,8 @@ class Execute:
     digest: str
     requests: tuple[Envelope, ...]
     executed: tuple[Envelope, ...]
+    results: tuple[str, ...] = ()
+    certificate: tuple[Envelope, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -314,6 +314,8 @@ class NormalCase(ReplicaState):
                 digest=slot.digest,
                 requests=slot.requests,
                 executed=tuple(executed),
+                results=tuple(result for _, _, result in results),
+                certificate=slot.commits.certificate(slot.digest),
             )
         )
         if results:
