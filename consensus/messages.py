@@ -68,6 +68,22 @@ class Envelope(BaseModel):
     # ``__pydantic_private__`` directly because pydantic's attribute hook is slow on hot paths.
     _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
 
+    def __eq__(self, other: object) -> bool:
+        # Equal content is equal envelopes, whatever either has memoised (pydantic's own
+        # equality would compare the memo too).
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return (
+            self.signature == other.signature
+            and self.body == other.body
+            and self.sender == other.sender
+            and self.kind == other.kind
+            and self.attachment == other.attachment
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.signature)
+
     @property
     def memo(self) -> dict[str, Any]:
         memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]

@@ -15,11 +15,13 @@ import random
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from consensus import (
     Broadcast,
     Effect,
     Envelope,
+    EnvelopeVerifier,
     Evidence,
     Execute,
     Persist,
@@ -32,9 +34,10 @@ from consensus import (
     ViewEntered,
     decode,
 )
+from consensus.client import Completed
 from council.sim.checker import SafetyChecker, Violation
 from council.sim.clients import ClientPool
-from council.sim.cluster import Council, byzantine_placement
+from council.sim.cluster import Council, Node, ReplicaStorage, byzantine_placement
 from council.sim.network import NetworkConditions, SeededNetwork
 
 CLIENTS_NODE = -1
@@ -72,6 +75,71 @@ class SimulationSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedCrash:
+    """``replica`` stops at ``crash_ms`` and, unless ``restart_ms`` is None, restarts from its
+    durable storage then."""
+
+    replica: int
+    crash_ms: int
+    restart_ms: int | None
+
+
+class SimulatedNetwork(Protocol):
+    def deliveries(self, source: int, target: int, now_ms: int) -> tuple[int, ...]: ...
+
+
+class SimulatedCouncil(Protocol):
+    """The replicas a simulation drives: ``nodes`` by replica id, ``replicas`` the correct
+    ones the checker watches, their ``storage``, and the shared ``verifier``."""
+
+    @property
+    def nodes(self) -> dict[int, Node]: ...
+    @property
+    def replicas(self) -> dict[int, Replica]: ...
+    @property
+    def storage(self) -> list[ReplicaStorage]: ...
+    @property
+    def verifier(self) -> EnvelopeVerifier: ...
+    def restart(self, replica_id: int, now_ms: int) -> Replica: ...
+
+
+class SimulatedClients(Node, Protocol):
+    """The one node standing for every client session."""
+
+    submitted: list[Envelope]
+    completed: list[Completed]
+    rejected_replies: int
+
+    def start(self, now_ms: int) -> None: ...
+    @property
+    def done(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    council: SimulatedCouncil
+    network: SimulatedNetwork
+    clients: SimulatedClients
+
+
+def default_world(settings: SimulationSettings) -> World:
+    """The world of ``council simulate``: a ledger council, a seeded network, a client pool."""
+    seed = settings.seed
+    council = Council(
+        settings.replica_config(),
+        seed=seed,
+        byzantine=byzantine_placement(settings.agents, settings.byzantine),
+        attack=settings.attack,
+        client_count=settings.clients,
+        adversary_rng=random.Random(derive_seed(seed, "adversary")),
+    )
+    network = SeededNetwork(
+        settings.network, settings.agents, random.Random(derive_seed(seed, "network"))
+    )
+    return World(council, network, ClientPool(council.clients, settings.requests))
+
+
 EVENT_NAMES = ("deliver", "tick", "crash", "restart")
 
 #: One processed event: (time_ms, event, source, target, envelope or None).
@@ -94,6 +162,7 @@ class SimulationStats:
     bytes_by_kind: Counter[str] = field(default_factory=Counter)
     evidence_by_kind: Counter[str] = field(default_factory=Counter)
     evidence_culprits: set[int] = field(default_factory=set)
+    evidence_by_culprit: Counter[tuple[int, str]] = field(default_factory=Counter)
     highest_view: int = 0
     views_entered: int = 0
     state_transfers: int = 0
@@ -105,22 +174,26 @@ class SimulationStats:
 class Simulation:
     """A seeded run of one council; call :meth:`run`, or :meth:`step` to drive it."""
 
-    def __init__(self, settings: SimulationSettings) -> None:
+    def __init__(
+        self,
+        settings: SimulationSettings,
+        *,
+        world: World | None = None,
+        crash_plan: tuple[PlannedCrash, ...] | None = None,
+    ) -> None:
+        """A run of ``settings``; ``world`` replaces the default council, network and clients
+        (the scenario runner brings governance agents and a phased network), ``crash_plan``
+        the seeded random crashes."""
         self.settings = settings
         seed = settings.seed
-        self.byzantine = byzantine_placement(settings.agents, settings.byzantine)
-        self.council = Council(
-            settings.replica_config(),
-            seed=seed,
-            byzantine=self.byzantine,
-            attack=settings.attack,
-            client_count=settings.clients,
-            adversary_rng=random.Random(derive_seed(seed, "adversary")),
-        )
-        self.network = SeededNetwork(
-            settings.network, settings.agents, random.Random(derive_seed(seed, "network"))
-        )
-        self.clients = ClientPool(self.council.clients, settings.requests)
+        if world is None:
+            world = default_world(settings)
+            self.byzantine = byzantine_placement(settings.agents, settings.byzantine)
+        else:
+            self.byzantine = ()
+        self.council = world.council
+        self.network = world.network
+        self.clients = world.clients
         self.checker = SafetyChecker()
         self.stats = SimulationStats()
         self.now_ms = 0
@@ -131,7 +204,12 @@ class Simulation:
         self._trace = hashlib.sha256()
         self.trace_tail: deque[TraceEvent] = deque(maxlen=TRACE_TAIL_MAX)
         self.violation: Violation | None = None
-        self._plan_crashes(random.Random(derive_seed(seed, "crashes")))
+        if crash_plan is None:
+            crash_plan = self._random_crashes(random.Random(derive_seed(seed, "crashes")))
+        for crash in crash_plan:
+            self._push(crash.crash_ms, _CRASH, crash.replica, None, crash.replica)
+            if crash.restart_ms is not None:
+                self._push(crash.restart_ms, _RESTART, crash.replica, None, crash.replica)
         self._submissions_noted = 0
         self.clients.start(0)
         self._note_submissions()
@@ -139,6 +217,15 @@ class Simulation:
         for node_id in self.council.nodes:
             self._rearm(node_id)
         self._rearm(CLIENTS_NODE)
+
+    def on_execute(self, replica: int, effect: Execute) -> None:
+        """Every node's execution, faulty ones included (a hook for the scenario runner)."""
+
+    def on_view(self, replica: int, view: int) -> None:
+        """A correct replica entered ``view`` (a hook for the scenario runner)."""
+
+    def on_crash(self, replica: int, restarted: bool) -> None:
+        """``replica`` crashed or restarted (a hook for the scenario runner)."""
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -148,14 +235,15 @@ class Simulation:
         self._order += 1
         heapq.heappush(self._queue, (at_ms, self._order, event, node, envelope, source))
 
-    def _plan_crashes(self, rng: random.Random) -> None:
+    def _random_crashes(self, rng: random.Random) -> tuple[PlannedCrash, ...]:
         correct = [i for i in range(self.settings.agents) if i not in self.byzantine]
         window_ms = max(self.settings.network.faults_until_ms, 1)
+        plan = []
         for replica in rng.sample(correct, min(self.settings.crashes, len(correct))):
             crash_ms = rng.randrange(window_ms)
             restart_ms = crash_ms + rng.randrange(100, 2_000)
-            self._push(crash_ms, _CRASH, replica, None, replica)
-            self._push(restart_ms, _RESTART, replica, None, replica)
+            plan.append(PlannedCrash(replica, crash_ms, restart_ms))
+        return tuple(plan)
 
     def _rearm(self, node_id: int) -> None:
         """Re-arm the one timer of a node (aioquic's pattern): its next deadline."""
@@ -202,10 +290,12 @@ class Simulation:
                 self._send(source, (self._node_of(effect.to),), effect.envelope)
             elif isinstance(effect, Respond):
                 self._send(source, (CLIENTS_NODE,), effect.envelope)
+            elif isinstance(effect, Execute):
+                self.on_execute(source, effect)
+                if correct:
+                    self._check(source, effect)
             elif not correct:
                 continue
-            elif isinstance(effect, Execute):
-                self._check(source, effect)
             elif isinstance(effect, Persist):
                 self.council.storage[source].persist(effect.record)
             elif isinstance(effect, PersistCheckpoint):
@@ -213,9 +303,11 @@ class Simulation:
             elif isinstance(effect, Evidence):
                 self.stats.evidence_by_kind[effect.kind] += 1
                 self.stats.evidence_culprits.add(effect.culprit)
+                self.stats.evidence_by_culprit[(effect.culprit, effect.kind)] += 1
             elif isinstance(effect, ViewEntered):
                 self.stats.views_entered += 1
                 self.stats.highest_view = max(self.stats.highest_view, effect.view)
+                self.on_view(source, effect.view)
             elif isinstance(effect, StateTransferred):
                 self.stats.state_transfers += 1
                 checkpoint = self.council.storage[source].checkpoint
@@ -289,11 +381,13 @@ class Simulation:
     def _crash(self, replica_id: int) -> None:
         self._crashed.add(replica_id)
         self.stats.crashes += 1
+        self.on_crash(replica_id, restarted=False)
 
     def _restart(self, replica_id: int) -> None:
         self._crashed.discard(replica_id)
         replica: Replica = self.council.restart(replica_id, self.now_ms)
         self.stats.restarts += 1
+        self.on_crash(replica_id, restarted=True)
         self.checker.resumed(replica_id, replica.last_executed, dict(replica.client_table))
         self._tick_at.pop(replica_id, None)
         self._rearm(replica_id)

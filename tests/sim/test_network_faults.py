@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from council.sim import NetworkConditions, SimulationSettings
+from council.sim.network import SeededNetwork
 from council.sim.sweep import mixed_scenario, sweep
 from tests.sim.support import explain, run
 
@@ -110,6 +111,7 @@ def test_faults_never_break_safety_and_the_council_is_live_after_healing(
     stats = simulation.stats
     assert stats.crashes == stats.restarts == case.crashes, f"crashes/restarts: {why}"
     if case.network.partition_every_ms:
+        assert isinstance(simulation.network, SeededNetwork)
         assert any(p.start_ms < simulation.now_ms for p in simulation.network.partitions), why
 
 
