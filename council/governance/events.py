@@ -1,0 +1,66 @@
+"""What the governance application returns for each ordered request (its result text).
+
+Every result is canonical JSON, so equal states give byte-equal replies on every agent:
+
+- ``{"event":"opened","motion":"M-1"}``
+- ``{"event":"ballot","motion":"M-1","vote":"yes"}``
+- ``{"event":"closed","motion":"M-1","outcome":"adopted","yes":20,"no":5,"abstain":2}``
+- ``{"event":"rejected-request","reason":"..."}``
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from consensus.messages import canonical_json
+from council.governance.operations import Vote
+from council.governance.tally import Outcome
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    def text(self) -> str:
+        """The canonical JSON result text."""
+        return canonical_json(self.model_dump())
+
+
+class Opened(_Event):
+    event: Literal["opened"] = "opened"
+    motion: str
+
+
+class BallotCast(_Event):
+    event: Literal["ballot"] = "ballot"
+    motion: str
+    vote: Vote
+
+
+class Closed(_Event):
+    event: Literal["closed"] = "closed"
+    motion: str
+    outcome: Outcome
+    yes: Count
+    no: Count
+    abstain: Count
+
+
+class RejectedRequest(_Event):
+    event: Literal["rejected-request"] = "rejected-request"
+    reason: str
+
+
+Event = Annotated[Opened | BallotCast | Closed | RejectedRequest, Field(discriminator="event")]
+_EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(text: str) -> Event | None:
+    """The event a result text encodes, or ``None`` when it is not a governance event."""
+    try:
+        return _EVENT.validate_json(text)
+    except (ValidationError, RecursionError):
+        return None
