@@ -1,10 +1,12 @@
 """Byzantine replicas for the simulator: they hold real keys and lie with them.
 
 A Byzantine replica wraps a correct replica and rewrites what it sends; it never patches the
-replica's internals. Behaviours:
+replica's internals. These are the fixed attacks of ``council simulate``; their rewrites are the
+ones of :mod:`council.behaviours`, where scenarios find the full set. Behaviours:
 
 - ``silent``: sends nothing (a crash that never recovers);
-- ``corrupt``: changes a byte of every message it sends, so signatures fail;
+- ``corrupt``: changes a byte of every message it sends, so signatures fail (the scenarios'
+  ``forge`` with ``tampered-body``);
 - ``replay``: behaves correctly but also re-sends old messages of its own;
 - ``equivocate``: tells half of the council one thing and the other half another — different
   batches as primary, conflicting prepares and commits as a backup.
@@ -17,9 +19,7 @@ a quorum; beyond it (``f + 1`` colluders) both sides commit, and agreement break
 
 from __future__ import annotations
 
-import hashlib
 import random
-from collections import deque
 
 from consensus import (
     Broadcast,
@@ -34,36 +34,12 @@ from consensus import (
     seal,
 )
 from consensus.messages import Commit, Prepare, PrePrepare, batch_digest
+from council.behaviours import ReplayHistory, equivocating_sends, tampered_body, variant_batch
 from crypto import Signer
 
 BEHAVIOURS = ("silent", "corrupt", "replay", "equivocate")
 #: How long the split-brain coalition gathers requests into one batch.
 BATCH_WAIT_MS = 5
-REPLAY_HISTORY_MAX = 64
-
-
-def corrupted(envelope: Envelope) -> Envelope:
-    """The same envelope with one character of its body changed: its signature no longer holds."""
-    body = envelope.body
-    position = len(body) // 2
-    replacement = "0" if body[position] != "0" else "1"
-    return Envelope(
-        sender=envelope.sender,
-        kind=envelope.kind,
-        body=body[:position] + replacement + body[position + 1 :],
-        signature=envelope.signature,
-    )
-
-
-def _other_digest(digest: str) -> str:
-    return hashlib.sha256(("equivocation/" + digest).encode()).hexdigest()
-
-
-def _variant_batch(requests: tuple[Envelope, ...]) -> tuple[Envelope, ...]:
-    """A different, still valid, batch: reversed, or one request fewer."""
-    if len(requests) >= 2:
-        return tuple(reversed(requests))
-    return requests[:-1]
 
 
 class SilentReplica:
@@ -86,7 +62,8 @@ class SilentReplica:
 
 
 class ByzantineReplica:
-    """A correct replica whose outgoing messages an adversary rewrites."""
+    """A correct replica whose outgoing messages an adversary rewrites (the rewrites are the
+    ones of :mod:`council.behaviours`)."""
 
     def __init__(self, replica: Replica, behaviour: str, n: int, rng: random.Random) -> None:
         if behaviour not in BEHAVIOURS:
@@ -96,8 +73,7 @@ class ByzantineReplica:
         self.id = replica.id
         self._signer = replica.signer
         self._n = n
-        self._rng = rng
-        self._history: deque[Envelope] = deque(maxlen=REPLAY_HISTORY_MAX)
+        self._history = ReplayHistory(rng)
 
     def receive(self, envelope: Envelope, now_ms: int) -> None:
         self.replica.receive(envelope, now_ms)
@@ -122,37 +98,13 @@ class ByzantineReplica:
             return []
         if self.behaviour == "corrupt":
             if isinstance(effect, Send):
-                return [Send(effect.to, corrupted(envelope))]
-            return [Broadcast(corrupted(envelope))]
+                return [Send(effect.to, tampered_body(envelope))]
+            return [Broadcast(tampered_body(envelope))]
         if self.behaviour == "replay":
-            replayed: list[Effect] = [effect]
-            if self._history:
-                old = self._history[self._rng.randrange(len(self._history))]
-                replayed.append(Broadcast(old))
-            self._history.append(envelope)
-            return replayed
+            return self._history.with_replay(effect)
         if isinstance(effect, Broadcast):
-            return self._equivocate(envelope)
+            return equivocating_sends(envelope, self._signer, self._n, self.id)
         return [effect]
-
-    def _equivocate(self, envelope: Envelope) -> list[Effect]:
-        message = decode(envelope)
-        other: PrePrepare | Prepare | Commit
-        attachment: tuple[Envelope, ...] = ()
-        if isinstance(message, PrePrepare):
-            attachment = _variant_batch(envelope.attachment)
-            other = message.model_copy(update={"digest": batch_digest(attachment)})
-        elif isinstance(message, Prepare | Commit):
-            other = message.model_copy(update={"digest": _other_digest(message.digest)})
-        else:
-            return [Broadcast(envelope)]
-        twin = seal(self._signer, other, attachment)
-        effects: list[Effect] = []
-        for target in range(self._n):
-            if target != self.id:
-                chosen = envelope if target % 2 == 0 else twin
-                effects.append(Send(replica_principal(target), chosen))
-        return effects
 
 
 class SplitBrainCoalition:
@@ -200,7 +152,7 @@ class SplitBrainCoalition:
     def _present_two_batches(self, requests: tuple[Envelope, ...]) -> None:
         seq = self.next_seq
         self.next_seq += 1
-        for half, batch in zip(self.halves, (requests, _variant_batch(requests)), strict=True):
+        for half, batch in zip(self.halves, (requests, variant_batch(requests)), strict=True):
             digest = batch_digest(batch)
             votes = [
                 seal(

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import crypto
 from consensus import (
-    Effect,
     Envelope,
     EnvelopeVerifier,
     LedgerApplication,
@@ -24,6 +22,7 @@ from consensus import (
     replica_principal,
 )
 from consensus.client import ClientSession
+from council.behaviours.base import Node
 from council.sim.adversary import (
     BEHAVIOURS,
     ByzantineReplica,
@@ -34,15 +33,6 @@ from council.sim.adversary import (
 
 COUNCIL_ID = "simulated-council"
 ATTACKS = ("mixed", "silent", "split-brain")
-
-
-class Node(Protocol):
-    """What the simulator drives: a replica, a Byzantine replica or the client pool."""
-
-    def receive(self, envelope: Envelope, now_ms: int) -> None: ...
-    def tick(self, now_ms: int) -> None: ...
-    def take_effects(self) -> list[Effect]: ...
-    def next_deadline_ms(self) -> int | None: ...
 
 
 @dataclass(slots=True)
