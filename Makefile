@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lint test test-long bench run clean distclean
+.PHONY: venv lint browser test test-long bench run clean distclean
 
 venv: $(STAMP)
 
@@ -20,7 +20,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Headless Chromium for the report screenshot tests (tests/e2e); installed from Debian when missing.
+browser:
+	command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
+
+test: lint browser
 	$(BIN)/pytest -m "not slow" -n 2 --durations=15 -q
 
 # The long sweeps: thousands of simulator seeds and the long hypothesis profile.
