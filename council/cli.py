@@ -146,3 +146,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for kind, count in summary["messages_by_kind"].items():
         traffic.add_row(kind, str(count), str(summary["bytes_by_kind"][kind]))
     console.print(traffic)
+
+
+def _register_commands() -> None:
+    from council.commands import init, runs, scenario, verify
+
+    for module in (init, verify, scenario, runs):
+        module.register(app)
+
+
+_register_commands()

@@ -35,9 +35,10 @@ from consensus import (
     decode,
 )
 from consensus.client import Completed
+from council.behaviours.base import Node
 from council.sim.checker import SafetyChecker, Violation
 from council.sim.clients import ClientPool
-from council.sim.cluster import Council, Node, ReplicaStorage, byzantine_placement
+from council.sim.cluster import Council, ReplicaStorage, byzantine_placement
 from council.sim.network import NetworkConditions, SeededNetwork
 
 CLIENTS_NODE = -1

@@ -1,0 +1,57 @@
+"""From a scenario's behaviour entries to the wrappers around a seat's replica."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from consensus import Replica, ReplicaConfig
+from council.behaviours import BehaviourContext, TwinPair, Window, wrap
+from council.behaviours.base import Node
+from council.scenario.schema import Behaviour, LoadedScenario, Omit, resolve_seats
+
+#: Entries the runner handles itself; they do not wrap the agent's messages.
+NOT_WRAPPERS = frozenset({"crash", "twins", "split-brain", "bloc-vote", "withhold-votes"})
+
+
+def _params(behaviour: Behaviour, loaded: LoadedScenario) -> dict[str, Any]:
+    params = behaviour.model_dump(exclude={"kind", "from_ms", "until_ms"})
+    if isinstance(behaviour, Omit):
+        seats = resolve_seats(behaviour.peers, loaded.council)
+        params["peers"] = frozenset(seat - 1 for seat in seats)
+    for name in ("categories", "submitters"):
+        if name in params:
+            params[name] = frozenset(params[name])
+    return params
+
+
+def wrapper_for(
+    replica: Replica,
+    behaviours: tuple[Behaviour, ...],
+    config: ReplicaConfig,
+    rng: random.Random,
+    loaded: LoadedScenario,
+) -> Node:
+    """``replica`` inside each of its message behaviours, in the order the file lists them."""
+    context = BehaviourContext(replica.id, replica.signer, config, rng)
+    node: Node = replica
+    for behaviour in behaviours:
+        if behaviour.kind in NOT_WRAPPERS:
+            continue
+        window = Window(behaviour.from_ms, behaviour.until_ms)
+        node = wrap(behaviour.kind, node, context, window, **_params(behaviour, loaded))
+    return node
+
+
+def twins_for(
+    first: Replica,
+    second: Replica,
+    behaviours: tuple[Behaviour, ...],
+    config: ReplicaConfig,
+    rng: random.Random,
+) -> Node:
+    """Two correct copies of a seat under one key, each talking to half of the council while
+    its ``twins`` entry is in force."""
+    entry = next(b for b in behaviours if b.kind == "twins")
+    context = BehaviourContext(first.id, first.signer, config, rng)
+    return TwinPair(first, second, context, Window(entry.from_ms, entry.until_ms))
