@@ -16,6 +16,8 @@ import pytest
 
 from council.report import render_html, render_sweep_html
 from council.report.page import document
+from council.scenario import load_scenario
+from council.scenario.run import run_scenario
 from tests.e2e.png import Image, decode, read_size
 from tests.report.sample import sample_report, sample_sweep
 
@@ -127,3 +129,31 @@ def test_a_missing_browser_fails_with_the_fix(monkeypatch: pytest.MonkeyPatch) -
 
     with pytest.raises(pytest.fail.Exception, match="run `make browser`"):
         chromium_binary()
+
+
+def test_a_real_scenario_report_renders_with_every_plot(tmp_path: Path) -> None:
+    # The sample above is hand-built; this report comes from a simulated run with a faulty seat.
+    (tmp_path / "council.yaml").write_text(
+        "name: Tiny\nseats: [{constituency: a, count: 4}, {constituency: b, count: 3}]\n"
+        "categories: {budget: {rule: majority, window_ms: 2000}}\n"
+    )
+    (tmp_path / "tiny.yaml").write_text(
+        "name: tiny\ncouncil: council.yaml\nseed: 2\n"
+        "faulty: [{seats: [1], behaviours: [{kind: equivocate}]}]\n"
+        "motions: [{generate: {count: 4, categories: [budget], every_ms: 100}}]\n"
+    )
+    report = run_scenario(load_scenario(tmp_path / "tiny.yaml"))
+    assert report.passed and report.evidence, "the equivocating primary left evidence"
+    url = write_page(tmp_path, "tiny", render_html(report))
+
+    dom = dump_dom(tmp_path, url)
+
+    assert 'data-rendered="ok"' in dom
+    assert dom.count("<svg") >= 5, "timeline, latency, messages, bytes and evidence plots"
+    screenshot = tmp_path / "tiny.png"
+    result = run_chromium(
+        tmp_path, "real-profile", f"--screenshot={screenshot}", "--window-size=1280,2400", url
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    pixels = sample_pixels(decode(screenshot.read_bytes()))
+    assert sum(1 for pixel in pixels if close_to(pixel, SAFE_LINE)) > 200
