@@ -17,8 +17,22 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from consensus.messages import Request, canonical_json, replica_principal
-from council.governance.events import BallotCast, Closed, Event, Opened, RejectedRequest
-from council.governance.operations import BallotOp, CloseOp, MotionOp, Vote, parse_operation
+from council.governance.events import (
+    BallotCast,
+    Closed,
+    Event,
+    Opened,
+    RejectedRequest,
+    StatusReport,
+)
+from council.governance.operations import (
+    BallotOp,
+    CloseOp,
+    MotionOp,
+    QueryOp,
+    Vote,
+    parse_operation,
+)
 from council.governance.tally import (
     VOTING_RULES,
     Outcome,
@@ -145,6 +159,8 @@ class GovernanceApplication:
                 event: Event = self._open(operation, request.client, seq)
             elif isinstance(operation, BallotOp):
                 event = self._cast(operation, request.client, seq)
+            elif isinstance(operation, QueryOp):
+                event = self._status(operation.motion)
             else:
                 event = self._close_on_request(operation, request.client, seq)
         except (_Refused, ValueError) as refusal:
@@ -216,6 +232,25 @@ class GovernanceApplication:
                 f" close requested at {op.at_ms} ms"
             )
         return self._close(motion, seq)
+
+    def _status(self, motion_id: str) -> StatusReport:
+        motion = self._motions.get(motion_id)
+        if motion is None:
+            raise _Refused(f"unknown motion {motion_id}")
+        return StatusReport(
+            motion=motion.id,
+            title=motion.title,
+            category=motion.category,
+            rule=motion.rule,
+            status=motion.status,
+            outcome=motion.outcome,
+            yes=motion.yes,
+            no=motion.no,
+            abstain=motion.abstain,
+            absent=motion.absent,
+            opened_seq=motion.opened_seq,
+            closed_seq=motion.closed_seq,
+        )
 
     def _open_motion(self, motion_id: str) -> MotionState:
         motion = self._motions.get(motion_id)

@@ -5,6 +5,7 @@ Every result is canonical JSON, so equal states give byte-equal replies on every
 - ``{"event":"opened","motion":"M-1"}``
 - ``{"event":"ballot","motion":"M-1","vote":"yes"}``
 - ``{"event":"closed","motion":"M-1","outcome":"adopted","yes":20,"no":5,"abstain":2}``
+- ``{"event":"status","motion":"M-1",...}`` (the answer to a query)
 - ``{"event":"rejected-request","reason":"..."}``
 """
 
@@ -49,12 +50,32 @@ class Closed(_Event):
     abstain: Count
 
 
+class StatusReport(_Event):
+    """The answer to a query: the motion's state when the query was ordered."""
+
+    event: Literal["status"] = "status"
+    motion: str
+    title: str
+    category: str
+    rule: str
+    status: Literal["open", "closed"]
+    outcome: Outcome | None
+    yes: Count
+    no: Count
+    abstain: Count
+    absent: Count
+    opened_seq: Count
+    closed_seq: Count | None
+
+
 class RejectedRequest(_Event):
     event: Literal["rejected-request"] = "rejected-request"
     reason: str
 
 
-Event = Annotated[Opened | BallotCast | Closed | RejectedRequest, Field(discriminator="event")]
+Event = Annotated[
+    Opened | BallotCast | Closed | StatusReport | RejectedRequest, Field(discriminator="event")
+]
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
 
 

@@ -64,11 +64,20 @@ class CloseOp(_Operation):
     at_ms: Millis
 
 
-Operation = MotionOp | BallotOp | CloseOp
-_BY_NAME: Final[dict[str, type[MotionOp] | type[BallotOp] | type[CloseOp]]] = {
+class QueryOp(_Operation):
+    """Anyone asks where ``motion`` stands; ordered like any request, so ``f + 1`` matching
+    replies are an answer the council agrees on. It changes nothing."""
+
+    op: Literal["query"] = "query"
+    motion: MotionId
+
+
+Operation = MotionOp | BallotOp | CloseOp | QueryOp
+_BY_NAME: Final[dict[str, type[Operation]]] = {
     "motion": MotionOp,
     "ballot": BallotOp,
     "close": CloseOp,
+    "query": QueryOp,
 }
 
 
@@ -83,7 +92,7 @@ def parse_operation(text: str) -> Operation:
     name = document.get("op")
     model = _BY_NAME.get(name) if isinstance(name, str) else None
     if model is None:
-        raise ValueError(f"unknown operation {name!r} (expected motion, ballot or close)")
+        raise ValueError(f"unknown operation {name!r} (expected motion, ballot, close or query)")
     try:
         return model.model_validate(document)
     except ValidationError as error:
@@ -109,6 +118,11 @@ def ballot_operation(motion: str, vote: str) -> str:
 def close_operation(motion: str, at_ms: int) -> str:
     """The operation text of a close request."""
     return _build(CloseOp, motion=motion, at_ms=at_ms)
+
+
+def query_operation(motion: str) -> str:
+    """The operation text of a status query."""
+    return _build(QueryOp, motion=motion)
 
 
 def _build(model: type[_Operation], **fields: Any) -> str:

@@ -235,3 +235,34 @@ def test_rules_number_seats_from_one() -> None:
         GovernanceRules("c", {"r0": 1, "r1": 3}, {}, frozenset())
     with pytest.raises(ValueError, match="voting rule"):
         CategoryRule(rule="plurality", window_ms=0, turnout=0.5)  # type: ignore[arg-type]
+
+
+def test_a_query_reports_the_motion_and_changes_nothing() -> None:
+    from council.governance.operations import query_operation
+
+    clerk = Clerk()
+    clerk.motion()
+    clerk.vote(1, "yes")
+    clerk.vote(2, "no")
+    before = clerk.application.snapshot()
+    status = clerk.run("anyone", query_operation("M-1"))
+    assert clerk.application.snapshot() == before
+    assert status == {
+        "event": "status",
+        "motion": "M-1",
+        "title": "Title",
+        "category": "budget",
+        "rule": "majority",
+        "status": "open",
+        "outcome": None,
+        "yes": 1,
+        "no": 1,
+        "abstain": 0,
+        "absent": 2,
+        "opened_seq": 1,
+        "closed_seq": None,
+    }
+    clerk.close(at_ms=1_100)
+    closed = clerk.run("anyone", query_operation("M-1"))
+    assert closed["status"] == "closed" and closed["outcome"] == "rejected"
+    assert "unknown motion M-9" in rejected(clerk.run("anyone", query_operation("M-9")))
