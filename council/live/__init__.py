@@ -1,0 +1,1 @@
+"""The live council: agents as OS processes exchanging signed messages over MQTT."""
