@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv lint browser test test-long bench run clean distclean
+.PHONY: venv lint browser test test-long bench run simulate clean distclean
 
 venv: $(STAMP)
 
@@ -36,7 +36,12 @@ test-long: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The live council: a broker, 33 agent processes, and demo motions decided as they land.
 run: $(STAMP)
+	$(BIN)/council up --council .council --init --demo 8
+
+# The same council in the deterministic simulator, 10 of 33 Byzantine.
+simulate: $(STAMP)
 	$(BIN)/council simulate --agents 33 --byzantine 10 --requests 500 --seed 1
 
 clean:
@@ -45,4 +50,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .council

@@ -149,9 +149,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _register_commands() -> None:
-    from council.commands import init, runs, scenario, verify
+    from council.commands import init, live, runs, scenario, verify
 
-    for module in (init, verify, scenario, runs):
+    for module in (init, verify, scenario, runs, live):
         module.register(app)
 
 

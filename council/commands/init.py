@@ -62,6 +62,12 @@ def init(
     _report(council, out, principals)
 
 
+def write_council(council: CouncilFile, out: Path, *, overwrite: bool = False) -> None:
+    """Write ``council`` with fresh keys for its seats and secretariat, and its roster."""
+    principals = [seat.principal for seat in council.seats()] + list(council.secretariat)
+    _write(council, out, principals, overwrite=overwrite)
+
+
 def _write(council: CouncilFile, out: Path, principals: list[str], *, overwrite: bool) -> None:
     keys = out / KEYS_DIRECTORY
     keys.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -1,0 +1,231 @@
+"""One live agent without its network: replica, governance, ballots, durable log.
+
+The MQTT shell (:mod:`council.live.agent`) feeds it verified envelopes and the time, and
+publishes what it returns. Everything here runs the same code as the simulator; the only
+differences are the store (SQLite instead of memory) and where ballots come from (the seat's
+voting policy in the council file, in place of a member at the front door).
+
+A step's effects are performed in order, with one rule that makes a kill -9 safe: every
+``Persist`` record of the step is committed in one transaction before any message of the
+step is handed out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from consensus import (
+    Broadcast,
+    Envelope,
+    Evidence,
+    Execute,
+    Persist,
+    PersistCheckpoint,
+    Replica,
+    ReplicaConfig,
+    Reply,
+    Respond,
+    Send,
+    ViewEntered,
+    decode,
+    replica_principal,
+)
+from consensus.client import ClientSession
+from council.behaviours.base import Node
+from council.governance.app import GovernanceApplication, GovernanceRules
+from council.governance.events import Closed, Opened, StatusReport, parse_event
+from council.governance.operations import ballot_operation
+from council.governance.records import DecisionRecord, DecisionRecorder
+from council.live.storage import AgentStore
+from council.live.topics import CouncilTopics
+from council.live.wire import encode_bundle
+
+#: Builds the seat's replica around its application, from what its store held.
+MakeReplica = Callable[[GovernanceApplication, list[Envelope], PersistCheckpoint | None], Replica]
+#: The ballot a seat casts on an opened motion: (motion id, category) → vote, or None.
+BallotPolicy = Callable[[str, str], str | None]
+
+
+@dataclass(slots=True)
+class Outbox:
+    """What one step publishes: envelopes bundled per topic, decisions announced."""
+
+    bundles: dict[str, list[Envelope]] = field(default_factory=dict)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+
+    def add(self, topic: str, envelope: Envelope) -> None:
+        self.bundles.setdefault(topic, []).append(envelope)
+
+    def payloads(self, council_id: str) -> list[tuple[str, bytes]]:
+        return [(t, encode_bundle(council_id, envs)) for t, envs in self.bundles.items()]
+
+
+@dataclass(slots=True)
+class AgentStats:
+    executed: int = 0
+    views_entered: int = 0
+    highest_view: int = 0
+    evidence: int = 0
+    decisions: int = 0
+
+
+class AgentCore:
+    """A seat's replica, its ballot box and its durable log, driven step by step."""
+
+    def __init__(
+        self,
+        *,
+        seat: int,
+        config: ReplicaConfig,
+        rules: GovernanceRules,
+        replica: Replica,
+        application: GovernanceApplication,
+        store: AgentStore,
+        ballots: ClientSession,
+        policy: BallotPolicy,
+        wrap: Callable[[Replica], Node] | None = None,
+    ) -> None:
+        self.seat = seat
+        self.id = seat - 1
+        self.principal = replica_principal(self.id)
+        self.config = config
+        self.rules = rules
+        self.topics = CouncilTopics(rules.council_id)
+        self.replica = replica
+        self.application = application
+        self.node: Node = wrap(replica) if wrap is not None else replica
+        self.store = store
+        self.ballots = ballots
+        self.policy = policy
+        self.recorder = DecisionRecorder(rules)
+        self.stats = AgentStats()
+        self._voted: set[str] = set()
+        self._queued_ballots: deque[str] = deque()
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        seat: int,
+        config: ReplicaConfig,
+        rules: GovernanceRules,
+        make_replica: MakeReplica,
+        store: AgentStore,
+        ballots: ClientSession,
+        policy: BallotPolicy,
+        wrap: Callable[[Replica], Node] | None = None,
+    ) -> AgentCore:
+        """An agent resumed from whatever ``store`` holds (nothing, for a new agent)."""
+        records, checkpoint = store.load()
+        application = GovernanceApplication(rules)
+        replica = make_replica(application, records, checkpoint)
+        return cls(
+            seat=seat,
+            config=config,
+            rules=rules,
+            replica=replica,
+            application=application,
+            store=store,
+            ballots=ballots,
+            policy=policy,
+            wrap=wrap,
+        )
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def receive(self, envelope: Envelope, now_ms: int) -> None:
+        """A verified envelope from the council: a protocol message, a request, or a reply to
+        this seat's ballots (replies reach an agent only on its own replies topic)."""
+        if envelope.kind != "reply":
+            self.node.receive(envelope, now_ms)
+            return
+        reply = decode(envelope)
+        if isinstance(reply, Reply) and envelope.sender == replica_principal(reply.replica):
+            for entry in reply.results:
+                self.ballots.on_reply(reply.replica, reply.view, entry, now_ms)
+        self._cast_next(now_ms)
+
+    def tick(self, now_ms: int) -> None:
+        self.node.tick(now_ms)
+        self.ballots.tick(now_ms)
+        self._cast_next(now_ms)
+
+    def _cast_next(self, now_ms: int) -> None:
+        # One ballot outstanding at a time: a later timestamp executed first would make an
+        # earlier ballot stale (exactly-once by client timestamp).
+        if self._queued_ballots and not self.ballots.outstanding:
+            self.ballots.submit(self._queued_ballots.popleft(), now_ms)
+
+    def next_deadline_ms(self) -> int | None:
+        deadlines = [self.node.next_deadline_ms(), self.ballots.next_deadline_ms()]
+        return min((d for d in deadlines if d is not None), default=None)
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def drain(self, now_ms: int) -> Outbox:
+        """Perform the step's effects: persist first, then hand out what to publish."""
+        effects = self.node.take_effects()
+        records = [e.record for e in effects if isinstance(e, Persist)]
+        if records:
+            self.store.persist_many(records)
+        outbox = Outbox()
+        topics = self.topics
+        for effect in effects:
+            if isinstance(effect, Broadcast):
+                outbox.add(topics.broadcast(self.principal), effect.envelope)
+            elif isinstance(effect, Send):
+                outbox.add(self._topic_for(effect.to), effect.envelope)
+            elif isinstance(effect, Respond):
+                for client in effect.clients:
+                    outbox.add(topics.reply(client, self.principal), effect.envelope)
+            elif isinstance(effect, PersistCheckpoint):
+                self.store.persist_checkpoint(effect)
+            elif isinstance(effect, Execute):
+                self._executed(effect, now_ms, outbox)
+            elif isinstance(effect, ViewEntered):
+                self.stats.views_entered += 1
+                self.stats.highest_view = max(self.stats.highest_view, effect.view)
+            elif isinstance(effect, Evidence):
+                self.stats.evidence += 1
+        for effect in self.ballots.take_effects():
+            if isinstance(effect, Send | Broadcast):
+                outbox.add(topics.request(self.principal), effect.envelope)
+        return outbox
+
+    def _topic_for(self, principal: str) -> str:
+        if principal.startswith("r") and principal[1:].isdigit():
+            return self.topics.direct(principal, self.principal)
+        return self.topics.reply(principal, self.principal)
+
+    def _executed(self, effect: Execute, now_ms: int, outbox: Outbox) -> None:
+        self.stats.executed += 1
+        known = set(self.recorder.records)
+        self.recorder.observe(effect)
+        for motion_id, record in self.recorder.records.items():
+            if motion_id not in known:
+                self.store.save_decision(motion_id, record.model_dump_json())
+                self.stats.decisions += 1
+                outbox.decisions.append(record)
+        for result in effect.results:
+            event = parse_event(result)
+            if isinstance(event, Opened):
+                self._consider(event.motion, now_ms)
+            elif isinstance(event, Closed):
+                self._voted.add(event.motion)
+            elif isinstance(event, StatusReport) and event.status == "closed":
+                # Someone asked about a decided motion: announce its record again.
+                stored = self.store.decision(event.motion)
+                if stored is not None:
+                    outbox.decisions.append(DecisionRecord.model_validate_json(stored))
+
+    def _consider(self, motion_id: str, now_ms: int) -> None:
+        if motion_id in self._voted:
+            return
+        self._voted.add(motion_id)
+        motion = self.application.motion(motion_id)
+        vote = self.policy(motion_id, motion.category if motion else "")
+        if vote is not None:
+            self._queued_ballots.append(ballot_operation(motion_id, vote))
+            self._cast_next(now_ms)
