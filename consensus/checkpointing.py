@@ -31,6 +31,10 @@ from consensus.view_change import check_checkpoint_certificate
 CHECKPOINT_SEQS_MAX = 16
 
 
+#: Distinct higher views remembered; a faulty replica cannot grow this without bound.
+HIGHER_VIEWS_MAX = 64
+
+
 class Checkpointing(ReplicaState):
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -187,7 +191,23 @@ class Checkpointing(ReplicaState):
             or self.fetch is not None
             or bool(self.awaited)
             or self.highest_seen_seq > self.last_executed
+            or self.left_behind_view() is not None
         )
+
+    def note_higher_view(self, view: int, replica: int) -> None:
+        """``replica`` spoke in ``view``, above ours. A STATUS from us then fetches that view's
+        NEW-VIEW (peers resend it to a replica in a lower view), which we check and enter."""
+        self.higher_views.setdefault(view, set()).add(replica)
+        if len(self.higher_views) > HIGHER_VIEWS_MAX:
+            del self.higher_views[max(self.higher_views)]  # far-off claims go first
+
+    def left_behind_view(self) -> int | None:
+        """The highest view above ours that ``f + 1`` replicas (one of them correct) are in."""
+        self.higher_views = {v: r for v, r in self.higher_views.items() if v > self.view}
+        views = [
+            v for v, replicas in self.higher_views.items() if len(replicas) >= self.quorums.weak
+        ]
+        return max(views, default=None)
 
     def send_status(self) -> None:
         status = Status(

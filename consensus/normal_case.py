@@ -123,10 +123,12 @@ class NormalCase(ReplicaState):
             self.reject("pre-prepare-not-from-primary")
             return
         self.last_primary_contact_ms = self.now_ms
-        self.highest_seen_seq = max(self.highest_seen_seq, message.seq)
         if not self.in_watermarks(message.seq):
+            # Not a sign that we are behind: one faulty primary's far-off number would keep
+            # every correct replica asking for STATUS. Checkpoints tell a replica it lags.
             self.reject("pre-prepare-outside-watermarks")
             return
+        self.highest_seen_seq = max(self.highest_seen_seq, message.seq)
         slot = self.slot(message.seq)
         if slot.pre_prepare is not None:
             if slot.digest != message.digest:

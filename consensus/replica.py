@@ -113,6 +113,9 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
         ):
             self.reject("sender-mismatch")
             return
+        view = getattr(message, "view", None)
+        if sender_replica is not None and isinstance(view, int) and view > self.view:
+            self.note_higher_view(view, sender_replica)
         handler(self, envelope, message)
 
     def submit(self, envelope: Envelope, now_ms: int) -> None:

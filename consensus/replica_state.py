@@ -78,6 +78,9 @@ class ReplicaState:
         self.stable_certificate: tuple[Envelope, ...] = ()
         self.last_executed = 0
         self.highest_seen_seq = 0
+        # Replicas seen speaking in views above ours: f + 1 of them in one view mean we were
+        # left behind (a restart, a partition) and should ask for that view's NEW-VIEW.
+        self.higher_views: dict[int, set[int]] = {}
         self.highest_accepted_seq = 0
         self.last_progress_ms = 0
         self.next_seq = 1
