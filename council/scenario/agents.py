@@ -2,7 +2,7 @@
 them wrapped in Byzantine behaviours.
 
 Keys derive from the scenario's seed, so a seed names one council. An agent whose behaviours
-only crash it, slow it or change its ballots still runs the protocol correctly, so the safety
+only crash it or change its ballots still runs the protocol correctly, so the safety
 checker watches it with the honest ones; agents that lie in their messages are not checked.
 """
 
@@ -26,8 +26,9 @@ from council.governance.app import GovernanceApplication, GovernanceRules
 from council.sim.adversary import CoalitionMember, SplitBrainCoalition
 from council.sim.cluster import ReplicaStorage
 
-#: Wraps an agent's replica in its behaviours: (replica, seat) → the node the network sees.
-WrapBehaviours = Callable[[Replica, int], Node]
+#: Wraps an agent's node (its replica, or the twin pair around it) in its message behaviours:
+#: (replica, node, seat) → the node the network sees.
+WrapBehaviours = Callable[[Replica, Node, int], Node]
 #: Builds a twin pair around two copies of a seat's replica.
 MakeTwins = Callable[[Replica, Replica, int], Node]
 
@@ -105,9 +106,7 @@ class ScenarioCouncil:
 
     def _install(self, replica_id: int, plan: AgentPlan, replica: Replica, now_ms: int) -> None:
         node: Node = replica
-        if plan.wrapped:
-            node = self._wrap(replica, plan.seat)
-        elif plan.twins:
+        if plan.twins:
             twin = Replica(
                 self.config,
                 replica_id,
@@ -117,6 +116,8 @@ class ScenarioCouncil:
                 now_ms=now_ms,
             )
             node = self._make_twins(replica, twin, plan.seat)
+        if plan.wrapped:
+            node = self._wrap(replica, node, plan.seat)
         self.nodes[replica_id] = node
         if plan.checked:
             self.replicas[replica_id] = replica

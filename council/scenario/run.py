@@ -120,8 +120,13 @@ def simulate(
         seed=seed,
         rules=rules,
         plans=plans,
-        wrap=lambda replica, seat: wrapper_for(
-            replica, faulty[seat], config, behaviour_rng(seed, seat), loaded
+        wrap=lambda replica, node, seat: wrapper_for(
+            replica,
+            faulty[seat],
+            config,
+            behaviour_rng(seed, seat),
+            lambda selector: resolve_seats(selector, council_file),
+            inner=node,
         ),
         make_twins=lambda first, second, seat: twins_for(
             first, second, faulty[seat], config, behaviour_rng(seed, seat)

@@ -94,6 +94,14 @@ class ScenarioSimulation(Simulation):
             )
             self.governance_clients.decided_motion(event.motion)
 
+    def on_state_transfer(self, replica: int) -> None:
+        # The seat skipped the openings of motions still open: it learns of them from the
+        # state it received, and votes as if it had executed them.
+        for motion in self.scenario_council.applications[replica].motions():
+            if motion.status == "open":
+                self.governance_clients.opened(replica + 1, motion.id, self.now_ms)
+        self._rearm(CLIENTS_NODE)
+
     def on_view(self, replica: int, view: int) -> None:
         self.histories[replica].views.append((self.now_ms, view))
 

@@ -225,6 +225,9 @@ class Simulation:
     def on_view(self, replica: int, view: int) -> None:
         """A correct replica entered ``view`` (a hook for the scenario runner)."""
 
+    def on_state_transfer(self, replica: int) -> None:
+        """A correct replica jumped to a stable checkpoint (a hook for the scenario runner)."""
+
     def on_crash(self, replica: int, restarted: bool) -> None:
         """``replica`` crashed or restarted (a hook for the scenario runner)."""
 
@@ -313,6 +316,7 @@ class Simulation:
                 self.stats.state_transfers += 1
                 checkpoint = self.council.storage[source].checkpoint
                 self.checker.resumed_from_checkpoint(source, checkpoint)
+                self.on_state_transfer(source)
 
     def _check(self, replica: int, effect: Execute) -> None:
         violation = self.checker.execute(replica, effect)
