@@ -242,6 +242,15 @@ class Heartbeat(_Message):
     view: NonNegative
 
 
+class Suspect(_Message):
+    """``replica`` timed out waiting on the primary of ``view``. It stays in the view; the
+    council leaves it when ``f + 1`` replicas suspect its primary (one of them correct)."""
+
+    kind: Literal["suspect"] = "suspect"
+    replica: NonNegative
+    view: NonNegative
+
+
 class Status(_Message):
     """What a replica has; peers answer with what it lacks (retransmission, PBFT TOCS §5.2)."""
 
@@ -280,6 +289,7 @@ Message = Annotated[
     | ViewChange
     | NewView
     | Heartbeat
+    | Suspect
     | Status
     | FetchState
     | StateSnapshot,
@@ -297,6 +307,7 @@ MESSAGE_KINDS: Final = frozenset(
         "view-change",
         "new-view",
         "heartbeat",
+        "suspect",
         "status",
         "fetch-state",
         "state-snapshot",

@@ -47,6 +47,7 @@ from consensus.messages import (
     Request,
     StateSnapshot,
     Status,
+    Suspect,
     ViewChange,
     decode,
 )
@@ -65,6 +66,7 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
         Prepare: NormalCase.on_prepare,
         Commit: NormalCase.on_commit,
         Heartbeat: NormalCase.on_heartbeat,
+        Suspect: ViewChanging.on_suspect,
         Checkpoint: Checkpointing.on_checkpoint,
         FetchState: Checkpointing.on_fetch_state,
         StateSnapshot: Checkpointing.on_state_snapshot,
@@ -143,8 +145,10 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
     def _fire(self, timer: str) -> None:
         if timer == "view" and not self.active and not self._view_change_quorum_reached():
             self._retransmit_view_change()
-        elif timer in ("view", "silence"):
+        elif timer == "view" and not self.active:
             self.start_view_change(self.view + 1)
+        elif timer in ("view", "silence"):
+            self.suspect_primary()
         elif timer == "heartbeat":
             quiet_ms = self.now_ms - self.last_leader_message_ms
             if self.active and self.is_primary and quiet_ms >= self.config.heartbeat_interval_ms:
@@ -181,7 +185,9 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
         if self.active:
             waiting = bool(self.awaited) or self.highest_accepted_seq > self.last_executed
             if waiting and "view" not in timers:
-                timers["view"] = self.now_ms + self.view_change_timeout_ms()
+                timers["view"] = max(
+                    self.now_ms + self.view_change_timeout_ms(), self.suspect_again_ms
+                )
             elif not waiting:
                 timers.pop("view", None)
             if self.is_primary:
@@ -190,8 +196,9 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
                     timers["heartbeat"] = self.now_ms + self.config.heartbeat_interval_ms
             else:
                 timers.pop("heartbeat", None)
-                timers["silence"] = (
-                    self.last_primary_contact_ms + self.config.primary_silence_timeout_ms
+                timers["silence"] = max(
+                    self.last_primary_contact_ms + self.config.primary_silence_timeout_ms,
+                    self.suspect_again_ms,
                 )
         if "status" not in timers and self.is_behind():
             timers["status"] = self.now_ms + self.config.status_interval_ms

@@ -81,6 +81,9 @@ class ReplicaState:
         # Replicas seen speaking in views above ours: f + 1 of them in one view mean we were
         # left behind (a restart, a partition) and should ask for that view's NEW-VIEW.
         self.higher_views: dict[int, set[int]] = {}
+        # Replicas that suspect this view's primary, and when we say so again ourselves.
+        self.suspicions: set[int] = set()
+        self.suspect_again_ms = 0
         self.highest_accepted_seq = 0
         self.last_progress_ms = 0
         self.next_seq = 1

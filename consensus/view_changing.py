@@ -12,7 +12,7 @@ neither start nor stall a view change. The new primary sends NEW-VIEW with ``Q``
 from __future__ import annotations
 
 from consensus.effects import ViewEntered
-from consensus.messages import Envelope, NewView, PrePrepare, ViewChange, decode, seal
+from consensus.messages import Envelope, NewView, PrePrepare, Suspect, ViewChange, decode, seal
 from consensus.replica_state import ReplicaState
 from consensus.view_change import (
     NewViewPlan,
@@ -56,8 +56,28 @@ class ViewChanging(ReplicaState):
         self.view_change_attempts += 1
         self._try_new_view()
 
+    def suspect_primary(self) -> None:
+        """A timer says this view's primary failed. Say so, and keep working in the view:
+        leaving it alone would strand a replica that was merely cut off, in a view change the
+        others never join and that it could not come back from (its VIEW-CHANGE is signed)."""
+        suspect = seal(self.signer, Suspect(view=self.view, replica=self.id))
+        self.broadcast(suspect, durable=False)
+        self.suspect_again_ms = self.now_ms + self.config.primary_silence_timeout_ms
+        self._count_suspicion(self.id)
+
+    def on_suspect(self, envelope: Envelope, message: Suspect) -> None:
+        if message.view == self.view and self.active:
+            self._count_suspicion(message.replica)
+
+    def _count_suspicion(self, replica: int) -> None:
+        self.suspicions.add(replica)
+        if len(self.suspicions) >= self.quorums.weak:
+            self.start_view_change(self.view + 1)
+
     def _move_to_view(self, view: int) -> None:
         self.view = view
+        self.suspicions = set()
+        self.suspect_again_ms = 0
         self.new_view_envelope = None
         for slot in self.slots.values():
             slot.reset_for_view(view)

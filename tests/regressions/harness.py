@@ -42,6 +42,7 @@ from consensus.messages import (
     Prepare,
     PreparedProof,
     PrePrepare,
+    Suspect,
     ViewChange,
     batch_digest,
 )
@@ -233,6 +234,22 @@ class Council:
                 self.deliver(item.envelope, targets)
             assert deliveries <= FLUSH_DELIVERIES_MAX, "the council does not quiesce"
         return deliveries
+
+    def exchange_suspicions(self, among: Iterable[int], also: Iterable[int] = ()) -> None:
+        """The replicas in ``among``, whose timers fired, hear each other's SUSPECTs of the
+        primary, and those of ``also`` (typically faulty replicas, or a peer not modelled in
+        the test); with ``f + 1`` suspicions a replica starts its view change. Nothing else in
+        flight is delivered."""
+        members = tuple(among)
+        view = max(self.replicas[i].view for i in members)
+        suspects = [
+            item.envelope
+            for item in self.in_flight
+            if item.source in members and item.envelope.kind == "suspect"
+        ]
+        suspects += [self.sign(i, Suspect(view=view, replica=i)) for i in also]
+        for envelope in suspects:
+            self.deliver(envelope, members)
 
     def drop(self) -> None:
         """Lose everything in flight."""

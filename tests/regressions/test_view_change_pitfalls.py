@@ -13,6 +13,7 @@ from consensus.messages import (
     Heartbeat,
     Prepare,
     PrePrepare,
+    Suspect,
     ViewChange,
     batch_digest,
 )
@@ -40,6 +41,7 @@ class GapScenario:
         council.deliver(pre_prepare2, to=[2, 3])
         council.flush()
         council.tick(council.config.view_change_timeout_ms)  # nothing executes: view change
+        council.exchange_suspicions(among=[0, 2, 3])
         self.view_changes = [council.sent(i, ViewChange)[0][0] for i in (0, 2, 3)]
         council.flush()
 
@@ -85,6 +87,7 @@ def test_a_new_view_signed_by_a_backup_neither_frames_the_primary_nor_derails_th
     council = Council(4, faulty={3})
     council.submit(council.request("alice", 1), to=[1, 2])  # the primary never hears of it
     council.tick(council.config.view_change_timeout_ms)
+    council.exchange_suspicions(among=[1, 2])
     assert all(not council.replicas[i].active for i in (1, 2))
     view_changes = [council.sent(i, ViewChange)[0][0] for i in (1, 2)]
     bogus = council.new_view(1, [*view_changes, council.view_change(3, 1)], [], signer=3)
@@ -164,6 +167,7 @@ def test_a_view_change_that_lost_its_unsigned_batches_does_not_incriminate_its_s
     council.flush(among=[0, 2, 3])  # r2 holds a prepared certificate for seq 1
     council.submit(council.request("bob", 1), to=2)  # only r2 waits for this one
     council.tick(council.config.view_change_timeout_ms)
+    council.exchange_suspicions(among=[2], also=[3])  # r3 suspects the primary too
     ((view_change, message),) = council.sent(2, ViewChange)
     assert len(message.prepared) == len(view_change.attachment) == 1
 
@@ -261,6 +265,7 @@ def test_a_replica_joins_a_view_change_on_f_plus_1_votes_but_not_on_f(n: int) ->
 
     council.submit(council.request("alice", 1), to=2)  # one correct replica times out as well
     council.tick(council.config.view_change_timeout_ms)
+    council.exchange_suspicions(among=[2], also=sorted(council.faulty))
     (r2_view_change, _) = council.sent(2, ViewChange)[0]
     council.deliver(r2_view_change, to=1)
     assert [vc.new_view for _, vc in council.sent(1, ViewChange)] == [1]
@@ -271,3 +276,29 @@ def test_a_replica_joins_the_smallest_view_that_f_plus_1_replicas_have_moved_pas
     council.deliver(council.view_change(3, 5), to=1)
     council.deliver(council.view_change(2, 3), to=1)  # r2 has failed over twice already
     assert [vc.new_view for _, vc in council.sent(1, ViewChange)] == [3]
+
+
+def test_a_replica_cut_off_alone_suspects_the_primary_but_stays_in_the_view() -> None:
+    # Timing out alone must not strand a replica in a view change nobody else joins: its
+    # VIEW-CHANGE would be signed, so it could never come back to the view the others are in.
+    council = Council(4)
+    council.submit(council.request("alice", 1), to=3)  # only r3 waits; the primary never hears
+    council.tick(council.config.view_change_timeout_ms)
+    assert council.sent(3, Suspect) and council.sent(3, ViewChange) == []
+    council.flush()  # one suspicion of f + 1 = 2: nobody moves
+    for i in council.honest:
+        assert council.replicas[i].active and council.replicas[i].view == 0
+    council.submit(council.request("bob", 1))
+    council.flush()
+    for i in council.honest:
+        assert [e.view for e in council.executed(i)] == [0]
+
+
+def test_f_plus_1_suspicions_start_the_view_change_and_f_do_not() -> None:
+    council = Council(7, faulty={5, 6})
+    council.exchange_suspicions(among=[1], also=[5, 6])
+    assert council.sent(1, ViewChange) == [], "f faulty suspicions alone prove nothing"
+    council.submit(council.request("alice", 1), to=2)
+    council.tick(council.config.view_change_timeout_ms)
+    council.exchange_suspicions(among=[1, 2], also=[5, 6])
+    assert [vc.new_view for _, vc in council.sent(1, ViewChange)] == [1]
