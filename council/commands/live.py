@@ -92,6 +92,9 @@ def agent(
         list[str] | None,
         typer.Option(help="Make the agent faulty (repeatable): KIND[:NAME=VALUE,...]."),
     ] = None,
+    fault_plan: Annotated[
+        Path | None, typer.Option(help="A scenario's faults for this seat (scenario run --live).")
+    ] = None,
 ) -> None:
     """Run one agent: the seat's replica over MQTT, with its own key and durable log."""
     from council.live.agent import AgentSettings, BehaviourSpec, run_agent
@@ -104,7 +107,9 @@ def agent(
     except ValueError as error:
         raise _fail(str(error)) from error
     url = _broker_for(directory, broker, credentials, replica_principal(seat - 1))
-    settings = AgentSettings(seat, council, url, behaviours=behaviours, seed=seat)
+    settings = AgentSettings(
+        seat, council, url, behaviours=behaviours, seed=seat, fault_plan=fault_plan
+    )
     raise typer.Exit(run_agent(settings))
 
 
@@ -207,7 +212,7 @@ async def _demo(directory: CouncilDir, url: BrokerUrl, credentials_file: Path, c
     password = Credentials.load(credentials_file).password("secretariat")
     async with Secretariat(directory, url.with_credentials("secretariat", password)) as clerk:
         clerk.on_decision = lambda record: typer.echo(format_decision(record))
-        run = time.strftime("%H%M%S")
+        run = time.strftime("%Y%m%d-%H%M%S")
         pending = []
         for i in range(count):
             title, category = DEMO_MOTIONS[i % len(DEMO_MOTIONS)]

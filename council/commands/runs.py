@@ -11,6 +11,7 @@ from rich.console import Console
 
 from council.commands.scenario import scenario_app
 from council.report import print_report, print_sweep, render_html, render_sweep_html
+from council.report.model import RunReport
 from council.scenario import LoadedScenario, load_scenario
 from council.yamlfile import SpecError
 
@@ -54,12 +55,23 @@ def run(
         Path | None,
         typer.Option(help="Write each decision record and the roster here (council verify)."),
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(help="Run on real agent processes over a real broker, in real time."),
+    ] = False,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="With --live: where the council, logs and databases go."),
+    ] = None,
 ) -> None:
     """Run a scenario in the simulator, print its report, and exit 1 if an expectation fails."""
     from council.scenario.run import run_scenario
 
     loaded = _load(file)
-    report = run_scenario(loaded, seed=seed, counterfactual=counterfactual, records_dir=records)
+    if live:
+        report = _run_live(loaded, seed, work_dir)
+    else:
+        report = run_scenario(loaded, seed=seed, counterfactual=counterfactual, records_dir=records)
     console = _console()
     print_report(report, console)
     if json_out is not None:
@@ -76,6 +88,21 @@ def run(
             typer.echo(f"expectation failed: {expectation.name}: {expectation.detail}", err=True)
         typer.echo(f"replay: {report.scenario.replay}", err=True)
         raise typer.Exit(1)
+
+
+def _run_live(loaded: LoadedScenario, seed: int | None, work_dir: Path | None) -> RunReport:
+    import asyncio
+    import tempfile
+
+    from council.live.scenario_run import LiveScenarioError, run_live
+
+    directory = work_dir or Path(tempfile.mkdtemp(prefix="council-live-"))
+    typer.echo(f"running live in {directory} (agent logs under council/agents/)")
+    try:
+        return asyncio.run(run_live(loaded, seed=seed, work_dir=directory))
+    except LiveScenarioError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from error
 
 
 def parse_colluders(text: str) -> range:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,22 +30,40 @@ import crypto
 from consensus import Envelope, EnvelopeVerifier, PersistCheckpoint, Replica, replica_principal
 from consensus.client import ClientSession
 from council.behaviours import ALWAYS, KINDS, BehaviourContext, parameters, wrap
-from council.behaviours.base import Node
+from council.behaviours.base import Node, replica_of
 from council.governance.app import GovernanceApplication
-from council.live.agent_core import AgentCore, BallotPolicy
+from council.live.agent_core import AgentCore, AgentHistory, BallotPolicy
 from council.live.connection import BrokerUrl, presence_will
 from council.live.council_dir import CouncilDir
+from council.live.fault_plan import AgentFaultPlan
 from council.live.inbound import Inbound
+from council.live.profiling import profiled
 from council.live.storage import AgentStore
 from council.live.topics import PRESENCE_ONLINE, CouncilTopics
 from council.live.wire import DropReason
-from council.scenario.voting import HonestPolicy, PlannedMotion, honest_ballot
+from council.scenario.links import PhasedNetwork
+from council.scenario.voting import HonestPolicy, PlannedMotion, honest_ballot, seat_ballot
+from council.scenario.wiring import wrapper_for
 
 #: Publishes waiting for the agent; beyond this the agent is behind and drops (counted).
 INBOX_MAX = 20_000
 #: Publishes handled per step at most, so timers still fire under a flood.
 STEP_MESSAGES_MAX = 2_000
 STATUS_EVERY_S = 5.0
+
+
+def counting_queue(on_overflow: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """aiomqtt's incoming queue, which counts what it cannot hold instead of logging a warning
+    per message: under a flood that queue fills before the agent's own does."""
+
+    class CountingQueue(asyncio.Queue[aiomqtt.Message]):
+        def put_nowait(self, item: aiomqtt.Message) -> None:
+            if self.full():
+                on_overflow()
+                return
+            super().put_nowait(item)
+
+    return CountingQueue
 
 
 @dataclass(frozen=True)
@@ -89,13 +108,22 @@ class AgentSettings:
     data_dir: Path | None = None
     behaviours: tuple[BehaviourSpec, ...] = ()
     seed: int = 0
+    fault_plan: Path | None = None  # a scenario's faults for this seat (scenario run --live)
 
 
 @dataclass
 class AgentClock:
-    """Milliseconds since the agent started (monotonic): the core's only notion of time."""
+    """Milliseconds since the agent started (monotonic): the core's only notion of time.
+
+    In a scenario run every agent counts from the scenario's time zero instead, so behaviour
+    windows and network phases line up across processes (and across a restart)."""
 
     started_s: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_epoch(cls, epoch_ms: int) -> AgentClock:
+        elapsed_s = time.time() - epoch_ms / 1000
+        return cls(started_s=time.monotonic() - elapsed_s)
 
     def now_ms(self) -> int:
         return int((time.monotonic() - self.started_s) * 1000)
@@ -123,8 +151,27 @@ def seat_policy(directory: CouncilDir, seat: int, seed: int) -> BallotPolicy:
     return vote
 
 
+def plan_policy(directory: CouncilDir, seat: int, plan: AgentFaultPlan) -> BallotPolicy:
+    """A scenario seat's ballots: the simulator's honest policy, or its capturer's."""
+    policy, captured = plan.honest_policy(), plan.captured_voting()
+    constituency = directory.council.seats()[seat - 1].constituency
+
+    def vote(motion_id: str, category: str) -> str | None:
+        merit = plan.merits.get(motion_id, 0.5)
+        motion = PlannedMotion(motion_id, "", "", category, at_ms=0, merit=merit)
+        now_ms = time.time_ns() // 1_000_000 - plan.epoch_ms
+        ballot = seat_ballot(policy, captured, plan.seed, seat, constituency, motion, now_ms)
+        return None if ballot is None else ballot.vote
+
+    return vote
+
+
 def open_core(
-    settings: AgentSettings, directory: CouncilDir, store: AgentStore, verifier: EnvelopeVerifier
+    settings: AgentSettings,
+    directory: CouncilDir,
+    store: AgentStore,
+    verifier: EnvelopeVerifier,
+    plan: AgentFaultPlan | None = None,
 ) -> AgentCore:
     """The seat's core, resumed from ``store``."""
     principal = replica_principal(settings.seat - 1)
@@ -150,8 +197,12 @@ def open_core(
         return Replica(config, settings.seat - 1, signer, verifier, application, now_ms=0)
 
     def wrapped(replica: Replica) -> Node:
-        context = BehaviourContext(replica.id, signer, config, random.Random(settings.seed))
+        rng = random.Random(settings.seed)
         node: Node = replica
+        if plan is not None:
+            # Selectors were resolved to seat numbers when the plan was written.
+            node = wrapper_for(replica, plan.behaviours, config, rng, lambda s: s.seats or ())
+        context = BehaviourContext(replica.id, signer, config, rng)
         for behaviour in settings.behaviours:
             node = wrap(behaviour.kind, node, context, ALWAYS, **behaviour.params)
         return node
@@ -167,8 +218,10 @@ def open_core(
         make_replica=make_replica,
         store=store,
         ballots=ballots,
-        policy=seat_policy(directory, settings.seat, settings.seed),
-        wrap=wrapped if settings.behaviours else None,
+        policy=plan_policy(directory, settings.seat, plan)
+        if plan is not None
+        else seat_policy(directory, settings.seat, settings.seed),
+        wrap=wrapped if settings.behaviours or plan is not None else None,
     )
 
 
@@ -183,8 +236,17 @@ class Agent:
         data_dir = settings.data_dir or self.directory.agent_dir(settings.seat)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.store = AgentStore.open(data_dir / "agent.sqlite3")
-        verifier = EnvelopeVerifier(crypto.Verifier(self.directory.roster, crypto.get_backend()))
-        self.core = open_core(settings, self.directory, self.store, verifier)
+        self.signatures = crypto.Verifier(self.directory.roster, crypto.get_backend())
+        verifier = EnvelopeVerifier(self.signatures)
+        self.plan = AgentFaultPlan.load(settings.fault_plan) if settings.fault_plan else None
+        self.core = open_core(settings, self.directory, self.store, verifier, self.plan)
+        self.network: PhasedNetwork | None = None
+        self.history_path: Path | None = None
+        if self.plan is not None:
+            self.core.history = AgentHistory()
+            self.network = self.plan.network(settings.seat)
+            self.history_path = data_dir / "history" / f"{os.getpid()}.json"
+            self.history_path.parent.mkdir(exist_ok=True)
         members = frozenset(self.directory.roster)
         self.inbound = Inbound(
             council_id=self.directory.council_id,
@@ -193,7 +255,11 @@ class Agent:
             members=members,
             seats=frozenset(replica_principal(i) for i in range(self.directory.council.n)),
         )
-        self.clock = AgentClock()
+        self.clock = AgentClock.from_epoch(self.plan.epoch_ms) if self.plan else AgentClock()
+        self.network_dropped = 0
+        # MQTT publishes handled, for the status line (a benchmark divides them by instances).
+        self.publishes_received = 0
+        self.publishes_sent = 0
         self.stop = asyncio.Event()
 
     async def run(self) -> None:
@@ -202,6 +268,7 @@ class Agent:
             identifier=f"{self.directory.council_id}-{me}",
             will=presence_will(topics, me),
             max_queued_incoming_messages=INBOX_MAX,
+            queue_type=counting_queue(lambda: self.inbound.drop(DropReason.QUEUE_FULL)),
         )
         async with client:
             await client.subscribe(
@@ -219,21 +286,39 @@ class Agent:
                 await self._loop(client, inbox)
             finally:
                 reader.cancel()
+                self.write_history()
                 await client.publish(topics.presence(me), b"offline", qos=1, retain=True)
         self.store.close()
 
     async def _read(self, client: aiomqtt.Client, inbox: asyncio.Queue[tuple[str, bytes]]) -> None:
         own = f"/{self.principal}"
         async for message in client.messages:
+            self.publishes_received += 1
             topic = message.topic.value
             if topic.endswith(own) and "/broadcast/" in topic:
                 continue  # our own broadcast, echoed by the broker
             payload = message.payload
             data = payload if isinstance(payload, bytes) else str(payload).encode()
-            try:
-                inbox.put_nowait((topic, data))
-            except asyncio.QueueFull:
-                self.inbound.drop(DropReason.QUEUE_FULL)
+            if self.network is None:
+                self._enqueue(inbox, topic, data)
+                continue
+            # A scenario's network acts where this agent receives: loss, delay, duplicates,
+            # and partitions between seats (clients are never cut off).
+            address = self.topics.address(topic)
+            sender = replica_of(address.sender) if address is not None else None
+            source = -1 if sender is None else sender
+            delays = self.network.deliveries(source, self.settings.seat - 1, self.clock.now_ms())
+            if not delays:
+                self.network_dropped += 1
+            loop = asyncio.get_running_loop()
+            for delay_ms in delays:
+                loop.call_later(delay_ms / 1000, self._enqueue, inbox, topic, data)
+
+    def _enqueue(self, inbox: asyncio.Queue[tuple[str, bytes]], topic: str, data: bytes) -> None:
+        try:
+            inbox.put_nowait((topic, data))
+        except asyncio.QueueFull:
+            self.inbound.drop(DropReason.QUEUE_FULL)
 
     async def _loop(self, client: aiomqtt.Client, inbox: asyncio.Queue[tuple[str, bytes]]) -> None:
         core, clock = self.core, self.clock
@@ -254,6 +339,7 @@ class Agent:
             outbox = core.drain(now_ms)
             for topic, payload in outbox.payloads(self.directory.council_id):
                 await client.publish(topic, payload, qos=0)
+                self.publishes_sent += 1
             for record in outbox.decisions:
                 event = {"decision": json.loads(record.model_dump_json())}
                 await client.publish(self.topics.event(self.principal), json.dumps(event), qos=1)
@@ -261,7 +347,18 @@ class Agent:
                 next_status_s += STATUS_EVERY_S
                 status = self.status_json()
                 print(status, file=sys.stderr, flush=True)
+                self.write_history()
                 await client.publish(self.topics.event(self.principal), status, qos=0)
+
+    def write_history(self) -> None:
+        """Save what a scenario report needs; a kill loses at most one status interval."""
+        if self.history_path is None or self.core.history is None:
+            return
+        document = {"seat": self.settings.seat, **self.core.history.to_json()}
+        document["network_dropped"] = self.network_dropped
+        temporary = self.history_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(document))
+        temporary.replace(self.history_path)
 
     def status_json(self) -> str:
         stats = self.core.stats
@@ -276,6 +373,9 @@ class Agent:
                     "accepted": self.inbound.accepted,
                     "replayed": self.inbound.replayed,
                     "dropped": dict(sorted(self.inbound.dropped.items())),
+                    "publishes_received": self.publishes_received,
+                    "publishes_sent": self.publishes_sent,
+                    "signatures_verified": self.signatures.stats.misses,
                 }
             }
         )
@@ -294,5 +394,5 @@ def run_agent(settings: AgentSettings, argv: Sequence[str] = ()) -> int:
         )
         await agent.run()
 
-    asyncio.run(main())
+    profiled(settings.seat, lambda: asyncio.run(main()))
     return 0

@@ -12,7 +12,7 @@ step is handed out.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +28,7 @@ from consensus import (
     Reply,
     Respond,
     Send,
+    StateTransferred,
     ViewEntered,
     decode,
     replica_principal,
@@ -71,6 +72,30 @@ class AgentStats:
     decisions: int = 0
 
 
+@dataclass(slots=True)
+class AgentHistory:
+    """What a scenario report needs from one agent: its views and commits over time, the
+    batch digest it executed at each sequence number (agreement is checked across agents),
+    what it sent by kind, and the evidence it holds against each seat."""
+
+    views: list[tuple[int, int]] = field(default_factory=list)
+    commits: list[tuple[int, int]] = field(default_factory=list)
+    executed: dict[int, str] = field(default_factory=dict)
+    sent_by_kind: Counter[str] = field(default_factory=Counter)
+    bytes_by_kind: Counter[str] = field(default_factory=Counter)
+    evidence: Counter[str] = field(default_factory=Counter)  # "seat/kind"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "views": self.views,
+            "commits": self.commits,
+            "executed": {str(seq): digest for seq, digest in self.executed.items()},
+            "sent_by_kind": dict(self.sent_by_kind),
+            "bytes_by_kind": dict(self.bytes_by_kind),
+            "evidence": dict(self.evidence),
+        }
+
+
 class AgentCore:
     """A seat's replica, its ballot box and its durable log, driven step by step."""
 
@@ -101,6 +126,8 @@ class AgentCore:
         self.policy = policy
         self.recorder = DecisionRecorder(rules)
         self.stats = AgentStats()
+        # Kept only for scenario runs: a long-lived agent would grow it without bound.
+        self.history: AgentHistory | None = None
         self._voted: set[str] = set()
         self._queued_ballots: deque[str] = deque()
 
@@ -178,8 +205,8 @@ class AgentCore:
             elif isinstance(effect, Send):
                 outbox.add(self._topic_for(effect.to), effect.envelope)
             elif isinstance(effect, Respond):
-                for client in effect.clients:
-                    outbox.add(topics.reply(client, self.principal), effect.envelope)
+                for topic in topics.reply_topics(self.principal, effect.clients):
+                    outbox.add(topic, effect.envelope)
             elif isinstance(effect, PersistCheckpoint):
                 self.store.persist_checkpoint(effect)
             elif isinstance(effect, Execute):
@@ -187,12 +214,30 @@ class AgentCore:
             elif isinstance(effect, ViewEntered):
                 self.stats.views_entered += 1
                 self.stats.highest_view = max(self.stats.highest_view, effect.view)
+                if self.history is not None:
+                    self.history.views.append((now_ms, effect.view))
+            elif isinstance(effect, StateTransferred):
+                # Motions opened in the stretch the state transfer skipped still get a ballot.
+                for motion in self.application.motions():
+                    if motion.status == "open":
+                        self._consider(motion.id, now_ms)
             elif isinstance(effect, Evidence):
                 self.stats.evidence += 1
+                if self.history is not None:
+                    self.history.evidence[f"{effect.culprit + 1}/{effect.kind}"] += 1
         for effect in self.ballots.take_effects():
             if isinstance(effect, Send | Broadcast):
                 outbox.add(topics.request(self.principal), effect.envelope)
+        if self.history is not None:
+            self._count_sent(outbox, self.history)
         return outbox
+
+    def _count_sent(self, outbox: Outbox, history: AgentHistory) -> None:
+        for topic, envelopes in outbox.bundles.items():
+            copies = self.config.n - 1 if "/broadcast/" in topic else 1
+            for envelope in envelopes:
+                history.sent_by_kind[envelope.kind] += copies
+                history.bytes_by_kind[envelope.kind] += copies * envelope.wire_size
 
     def _topic_for(self, principal: str) -> str:
         if principal.startswith("r") and principal[1:].isdigit():
@@ -201,6 +246,9 @@ class AgentCore:
 
     def _executed(self, effect: Execute, now_ms: int, outbox: Outbox) -> None:
         self.stats.executed += 1
+        if self.history is not None:
+            self.history.commits.append((now_ms, effect.seq))
+            self.history.executed[effect.seq] = effect.digest
         known = set(self.recorder.records)
         self.recorder.observe(effect)
         for motion_id, record in self.recorder.records.items():

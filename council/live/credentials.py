@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -57,9 +57,10 @@ class Credentials:
         return f"Credentials(principals={list(self.passwords)!r})"
 
     @classmethod
-    def generate(cls, seat_count: int) -> Credentials:
-        """Fresh random passwords for ``seat_count`` seats and the client principals."""
-        principals = (*seat_principals(seat_count), *CLIENT_PRINCIPALS)
+    def generate(cls, seat_count: int, clients: Sequence[str] = ()) -> Credentials:
+        """Fresh random passwords for ``seat_count`` seats and the client principals, plus
+        ``clients`` (further secretariat principals the council file names)."""
+        principals = dict.fromkeys((*seat_principals(seat_count), *CLIENT_PRINCIPALS, *clients))
         return cls({name: secrets.token_urlsafe(PASSWORD_BYTES) for name in principals})
 
     @property

@@ -63,6 +63,7 @@ class Secretariat:
         self.on_decision: Callable[[DecisionRecord], None] | None = None
         self._client: aiomqtt.Client | None = None
         self._started_s = time.monotonic()
+        self._one_at_a_time = asyncio.Lock()
 
     def now_ms(self) -> int:
         return int((time.monotonic() - self._started_s) * 1000)
@@ -71,7 +72,12 @@ class Secretariat:
         self._client = self.broker.client(identifier=None)
         await self._client.__aenter__()
         await self._client.subscribe(
-            [(self.topics.replies_to(self.principal), 0), (self.topics.events(), 1)]
+            [
+                (self.topics.replies_to(self.principal), 0),
+                # A reply that answers other clients too comes once, on the results topics.
+                (self.topics.results(), 0),
+                (self.topics.events(), 1),
+            ]
         )
         self._reader = asyncio.create_task(self._read())
         return self
@@ -122,7 +128,13 @@ class Secretariat:
             self.on_decision(record)
 
     async def request(self, operation: str, timeout_s: float) -> str:
-        """Submit ``operation``; the result ``f + 1`` seats agree on."""
+        """Submit ``operation``; the result ``f + 1`` seats agree on.
+
+        One request at a time: a later timestamp ordered first would make this one stale."""
+        async with self._one_at_a_time:
+            return await self._request(operation, timeout_s)
+
+    async def _request(self, operation: str, timeout_s: float) -> str:
         assert self._client is not None
         envelope = self.session.submit(operation, self.now_ms())
         timestamp = self.session.timestamp
@@ -152,10 +164,13 @@ class Secretariat:
             raise MotionRefused(f"unexpected result {result}")
         return time.monotonic()
 
-    async def decision(self, motion_id: str, window_ms: int, timeout_s: float) -> DecisionRecord:
-        """Wait for ``motion_id``'s verified decision, closing it when its window ends."""
+    async def decision(
+        self, motion_id: str, window_ms: int, timeout_s: float, opened_s: float | None = None
+    ) -> DecisionRecord:
+        """Wait for ``motion_id``'s verified decision, closing it when its window ends (counted
+        from ``opened_s``, the monotonic time it was opened, or from now)."""
         deadline = time.monotonic() + timeout_s
-        close_at = time.monotonic() + window_ms / 1000
+        close_at = (time.monotonic() if opened_s is None else opened_s) + window_ms / 1000
         closed = False
         while motion_id not in self.decisions:
             if time.monotonic() > deadline:

@@ -76,6 +76,7 @@ class Supervisor:
         restart: bool = True,
         behaviours: Mapping[int, tuple[str, ...]] | None = None,
         seats: tuple[int, ...] | None = None,
+        fault_plans: Mapping[int, Path] | None = None,
     ) -> None:
         self.directory = directory
         self.broker = broker
@@ -83,6 +84,7 @@ class Supervisor:
         self.restart = restart
         self.behaviours = dict(behaviours or {})
         self.seats = seats or tuple(range(1, directory.council.n + 1))
+        self.fault_plans = dict(fault_plans or {})
         self.agents: dict[int, AgentProcess] = {}
         self.events: list[str] = []
 
@@ -92,6 +94,8 @@ class Supervisor:
         command += ["--credentials", str(self.credentials_file)]
         for kind in self.behaviours.get(seat, ()):
             command += ["--behaviour", kind]
+        if seat in self.fault_plans:
+            command += ["--fault-plan", str(self.fault_plans[seat])]
         return command
 
     def start(self, seat: int) -> AgentProcess:
@@ -161,7 +165,7 @@ class Supervisor:
 
 async def local_broker(directory: CouncilDir, prefer: str = "auto") -> tuple[BrokerProcess, Path]:
     """Start a broker for the council with fresh credentials, saved 0600 under ``run/``."""
-    credentials = Credentials.generate(directory.council.n)
+    credentials = Credentials.generate(directory.council.n, clients=directory.council.secretariat)
     run_dir(directory).mkdir(parents=True, exist_ok=True)
     path = credentials_path(directory)
     credentials.save(path)

@@ -10,9 +10,11 @@ authenticated username alone, whether a publish is allowed:
 topic                            published by        read by
 ===============================  ==================  ==========================================
 ``broadcast/<sender>``           a seat              every principal
-``direct/<recipient>/<sender>``  a seat              the recipient only
+``direct/<recipient>/<sender>``  a seat or a client  the recipient only (a client's request to
+                                                     the primary, PBFT's first try)
 ``requests/<client>``            a client            every principal (seats order them)
 ``replies/<client>/<replica>``   a seat              the client only
+``results/<replica>``            a seat              every principal (batch replies, see below)
 ``presence/<principal>``         every principal     every principal; retained ``online`` on
                                                      connect, ``offline`` as the MQTT last will
 ``events/<principal>``           every principal     every principal (decisions, observability)
@@ -20,6 +22,16 @@ topic                            published by        read by
 
 Principals are the broker usernames: ``r0`` … ``r{n-1}`` for the seats, ``secretariat`` and
 ``gateway`` for the clients (see :mod:`council.live.credentials`).
+
+A replica signs one REPLY per executed batch, carrying every client's result. Sent to each
+client on its own topic, a batch of ``b`` clients would cost ``b`` publishes per replica, each
+carrying all ``b`` results: ``n · b`` deliveries of ``O(b)`` bytes per batch, as many as the
+whole protocol exchange at ``b`` ≈ 60. So a reply that answers several clients is published
+once, on ``results/<replica>``; a process hosting many clients subscribes there once. Seats
+(whose ballots are requests too) and a reply to a single client still use ``replies/``. Every
+principal may read ``results/``: the clients of a batch already see each other's results in
+the one signed reply, and the council's operations are public (motions, ballots and tallies
+end up in decision records).
 
 ACL
 ---
@@ -30,6 +42,7 @@ authenticated username). For Mosquitto it is written as an ``acl_file``::
     pattern write council/<id>/direct/+/%u
     pattern write council/<id>/requests/%u
     pattern write council/<id>/replies/+/%u
+    pattern write council/<id>/results/%u
     pattern write council/<id>/presence/%u
     pattern write council/<id>/events/%u
     pattern read council/<id>/direct/%u/+
@@ -38,16 +51,18 @@ authenticated username). For Mosquitto it is written as an ``acl_file``::
     # because Mosquitto applies top-level ``topic`` lines to anonymous clients only):
     topic read council/<id>/broadcast/+
     topic read council/<id>/requests/+
+    topic read council/<id>/results/+
     topic read council/<id>/presence/+
     topic read council/<id>/events/+
 
 Why this shape: signatures, not the broker, decide what a message means — every envelope is
 signed and checked against the roster. The ACL adds what signatures cannot: a seat cannot
 publish under another seat's name (so it cannot fill another seat's topics, overwrite its
-retained presence or fake its last will), and point-to-point messages and replies reach only
-their recipient. Anything outside the table — other councils, ``$SYS``, a bare ``#`` — is
-denied. A client name in a seat-only position (``broadcast/secretariat``) is allowed by the
-table and rejected by the agents, which accept protocol messages from roster seats only.
+retained presence or fake its last will), and point-to-point messages and replies to one
+client reach only their recipient. Anything outside the table — other councils, ``$SYS``, a
+bare ``#`` — is denied. A client name in a seat-only position (``broadcast/secretariat``) is
+allowed by the table and rejected by the agents, which accept protocol messages from roster
+seats only.
 
 Only presence is published retained: the amqtt broker hands retained messages to newcomers
 without a read check (see :mod:`council.live.broker_amqtt`).
@@ -57,6 +72,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -65,6 +81,8 @@ PRESENCE_ONLINE: Final = b"online"
 PRESENCE_OFFLINE: Final = b"offline"
 
 TOPIC_ROOT: Final = "council"
+#: Clients (not seats) one REPLY must answer before it goes out once on ``results/``.
+SHARED_REPLY_CLIENTS_MIN: Final = 2
 USERNAME_PLACEHOLDER: Final = "%u"
 
 # A topic level we build from a name: no MQTT wildcards, separators or `$` prefixes, so a
@@ -79,6 +97,7 @@ class TopicKind(enum.StrEnum):
     DIRECT = "direct"
     REQUESTS = "requests"
     REPLIES = "replies"
+    RESULTS = "results"
     PRESENCE = "presence"
     EVENTS = "events"
 
@@ -88,6 +107,11 @@ class Access(enum.StrEnum):
 
     READ = "read"
     WRITE = "write"
+
+
+def is_seat_principal(principal: str) -> bool:
+    """Whether ``principal`` names a seat (``r0``, ``r1``, …); clients may not be so named."""
+    return principal[:1] == "r" and principal[1:].isdigit()
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -155,6 +179,19 @@ class CouncilTopics:
     def reply(self, client: str, replica: str) -> str:
         return self._topic(TopicKind.REPLIES, client, replica)
 
+    def result(self, replica: str) -> str:
+        return self._topic(TopicKind.RESULTS, replica)
+
+    def reply_topics(self, replica: str, clients: Sequence[str]) -> list[str]:
+        """Where ``replica`` publishes one signed REPLY for ``clients`` (module docstring):
+        once on its results topic when it answers several clients, and on the own topic of
+        each seat among them and of a lone client."""
+        others = [client for client in clients if not is_seat_principal(client)]
+        if len(others) < SHARED_REPLY_CLIENTS_MIN:
+            return [self.reply(client, replica) for client in clients]
+        seats = [self.reply(client, replica) for client in clients if is_seat_principal(client)]
+        return [self.result(replica), *seats]
+
     def presence(self, principal: str) -> str:
         return self._topic(TopicKind.PRESENCE, principal)
 
@@ -174,6 +211,9 @@ class CouncilTopics:
 
     def replies_to(self, client: str) -> str:
         return f"{self.prefix}/{TopicKind.REPLIES}/{check_name(client, 'principal')}/+"
+
+    def results(self) -> str:
+        return f"{self.prefix}/{TopicKind.RESULTS}/+"
 
     def presences(self) -> str:
         return f"{self.prefix}/{TopicKind.PRESENCE}/+"
@@ -208,6 +248,7 @@ class CouncilTopics:
             f"{root}/{TopicKind.DIRECT}/+/{u}",
             f"{root}/{TopicKind.REQUESTS}/{u}",
             f"{root}/{TopicKind.REPLIES}/+/{u}",
+            f"{root}/{TopicKind.RESULTS}/{u}",
             f"{root}/{TopicKind.PRESENCE}/{u}",
             f"{root}/{TopicKind.EVENTS}/{u}",
         ]
@@ -216,6 +257,7 @@ class CouncilTopics:
             f"{root}/{TopicKind.DIRECT}/{u}/+",
             f"{root}/{TopicKind.REQUESTS}/+",
             f"{root}/{TopicKind.REPLIES}/{u}/+",
+            f"{root}/{TopicKind.RESULTS}/+",
             f"{root}/{TopicKind.PRESENCE}/+",
             f"{root}/{TopicKind.EVENTS}/+",
         ]

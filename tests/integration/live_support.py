@@ -63,12 +63,19 @@ async def live_council(
     window_ms: int = 3_000,
     prefer: str = "mosquitto",
     restart: bool = False,
+    started: tuple[int, ...] | None = None,
 ) -> AsyncIterator[LiveCouncil]:
+    """``started``: the seats to run (default: all of them); the others are left to the test."""
     write_council(council_file(seats, window_ms), path)
     directory = CouncilDir.load(path)
     broker, credentials_file = await local_broker(directory, prefer)
     supervisor = Supervisor(
-        directory, broker.url(), credentials_file, restart=restart, behaviours=faulty
+        directory,
+        broker.url(),
+        credentials_file,
+        restart=restart,
+        behaviours=faulty,
+        seats=started,
     )
     try:
         supervisor.start_all()

@@ -139,3 +139,24 @@ def test_commands_without_a_council_say_what_to_do(tmp_path: Path) -> None:
         assert code == 2 and "council init" in output
 
     run(scenario(), timeout_s=60)
+
+
+def test_decisions_survive_a_restart_of_every_process(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with live_council(tmp_path / "council", seats=4) as council:
+            outcome = await council.decide("M-1")
+            await council.supervisor.stop()  # every agent goes down
+            assert council.supervisor.alive() == []
+            council.supervisor.start_all()  # and comes back from its SQLite log
+            del council.clerk.decisions["M-1"]  # forget the record announced before
+            answer = await status(council, "M-1")
+            assert answer["status"] == "closed" and answer["outcome"] == outcome, answer
+            # A seat re-announces the decided motion's record when asked, and it verifies.
+            deadline = asyncio.get_running_loop().time() + 10
+            while "M-1" not in council.clerk.decisions:
+                assert asyncio.get_running_loop().time() < deadline, "no record announced"
+                await asyncio.sleep(0.05)
+            assert council.clerk.decisions["M-1"].outcome == outcome
+            assert await council.decide("M-2") in ("adopted", "rejected", "lapsed")
+
+    run(scenario(), timeout_s=180)

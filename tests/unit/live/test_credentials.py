@@ -19,6 +19,20 @@ def test_every_seat_and_client_principal_gets_a_distinct_password() -> None:
     assert all(len(password) >= 32 for password in passwords)
 
 
+def test_further_client_principals_get_passwords_once_each() -> None:
+    credentials = Credentials.generate(4, clients=("load-1", "secretariat", "load-2"))
+    assert credentials.principals == (
+        "r0",
+        "r1",
+        "r2",
+        "r3",
+        "secretariat",
+        "gateway",
+        "load-1",
+        "load-2",
+    )
+
+
 def test_passwords_are_random_not_derived() -> None:
     assert Credentials.generate(4).password("r0") != Credentials.generate(4).password("r0")
 

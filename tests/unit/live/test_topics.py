@@ -137,3 +137,30 @@ def test_the_mosquitto_acl_has_shared_patterns_and_per_user_reads() -> None:
     user_block = lines[lines.index("user secretariat") + 1 :]
     assert "topic read council/example-council/broadcast/+" in user_block
     assert not any(line.startswith("topic write") for line in lines)
+
+
+def test_a_reply_to_several_clients_is_published_once_on_the_replicas_results_topic() -> None:
+    assert TOPICS.result("r7") == "council/example-council/results/r7"
+    assert TOPICS.reply_topics("r7", ("load-1", "load-2", "load-3")) == [TOPICS.result("r7")]
+    # Seats casting ballots keep their own topic; they do not listen to results.
+    assert TOPICS.reply_topics("r7", ("load-1", "r3", "load-2")) == [
+        TOPICS.result("r7"),
+        TOPICS.reply("r3", "r7"),
+    ]
+
+
+def test_a_reply_to_one_client_stays_on_that_clients_own_topic() -> None:
+    assert TOPICS.reply_topics("r7", ("secretariat",)) == [TOPICS.reply("secretariat", "r7")]
+    assert TOPICS.reply_topics("r7", ("secretariat", "r3")) == [
+        TOPICS.reply("secretariat", "r7"),
+        TOPICS.reply("r3", "r7"),
+    ]
+
+
+def test_results_are_published_by_their_replica_and_readable_by_every_principal() -> None:
+    assert TOPICS.address(TOPICS.result("r7")) == TopicAddress(TopicKind.RESULTS, "r7")
+    assert topic_matches(TOPICS.results(), TOPICS.result("r7"))
+    assert TOPICS.may_publish("r7", TOPICS.result("r7"))
+    assert not TOPICS.may_publish("r3", TOPICS.result("r7"))
+    assert all(TOPICS.may_read(p, TOPICS.result("r7")) for p in ("gateway", "load-1", "r3"))
+    assert TOPICS.may_subscribe("gateway", TOPICS.results())
