@@ -20,6 +20,7 @@ import random
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,18 +53,16 @@ STEP_MESSAGES_MAX = 2_000
 STATUS_EVERY_S = 5.0
 
 
-def counting_queue(on_overflow: Callable[[], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """aiomqtt's incoming queue, which counts what it cannot hold instead of logging a warning
-    per message: under a flood that queue fills before the agent's own does."""
+def intake(arrived: Callable[[aiomqtt.Message], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """aiomqtt's incoming-message queue, replaced by a hand-off: each message goes to the agent
+    as paho reads it. aiomqtt's own consumer would cost a task per message, and its bounded
+    queue dropped messages uncounted under a flood; the agent's inbox counts what it sheds."""
 
-    class CountingQueue(asyncio.Queue[aiomqtt.Message]):
+    class Intake(asyncio.Queue[aiomqtt.Message]):
         def put_nowait(self, item: aiomqtt.Message) -> None:
-            if self.full():
-                on_overflow()
-                return
-            super().put_nowait(item)
+            arrived(item)
 
-    return CountingQueue
+    return Intake
 
 
 @dataclass(frozen=True)
@@ -260,6 +259,9 @@ class Agent:
         # MQTT publishes handled, for the status line (a benchmark divides them by instances).
         self.publishes_received = 0
         self.publishes_sent = 0
+        self._inbox: deque[tuple[str, bytes]] = deque()
+        self._arrival = asyncio.Event()
+        self._own_suffix = f"/{self.principal}"
         self.stop = asyncio.Event()
 
     async def run(self) -> None:
@@ -267,8 +269,7 @@ class Agent:
         client = self.settings.broker.client(
             identifier=f"{self.directory.council_id}-{me}",
             will=presence_will(topics, me),
-            max_queued_incoming_messages=INBOX_MAX,
-            queue_type=counting_queue(lambda: self.inbound.drop(DropReason.QUEUE_FULL)),
+            queue_type=intake(self._arrived),
         )
         async with client:
             await client.subscribe(
@@ -280,57 +281,55 @@ class Agent:
                 ]
             )
             await client.publish(topics.presence(me), PRESENCE_ONLINE, qos=1, retain=True)
-            inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=INBOX_MAX)
-            reader = asyncio.create_task(self._read(client, inbox))
             try:
-                await self._loop(client, inbox)
+                await self._loop(client)
             finally:
-                reader.cancel()
                 self.write_history()
                 await client.publish(topics.presence(me), b"offline", qos=1, retain=True)
         self.store.close()
 
-    async def _read(self, client: aiomqtt.Client, inbox: asyncio.Queue[tuple[str, bytes]]) -> None:
-        own = f"/{self.principal}"
-        async for message in client.messages:
-            self.publishes_received += 1
-            topic = message.topic.value
-            if topic.endswith(own) and "/broadcast/" in topic:
-                continue  # our own broadcast, echoed by the broker
-            payload = message.payload
-            data = payload if isinstance(payload, bytes) else str(payload).encode()
-            if self.network is None:
-                self._enqueue(inbox, topic, data)
-                continue
-            # A scenario's network acts where this agent receives: loss, delay, duplicates,
-            # and partitions between seats (clients are never cut off).
-            address = self.topics.address(topic)
-            sender = replica_of(address.sender) if address is not None else None
-            source = -1 if sender is None else sender
-            delays = self.network.deliveries(source, self.settings.seat - 1, self.clock.now_ms())
-            if not delays:
-                self.network_dropped += 1
-            loop = asyncio.get_running_loop()
-            for delay_ms in delays:
-                loop.call_later(delay_ms / 1000, self._enqueue, inbox, topic, data)
+    def _arrived(self, message: aiomqtt.Message) -> None:
+        """aiomqtt hands every message here, in the event loop, as it is read."""
+        self.publishes_received += 1
+        topic = message.topic.value
+        if topic.endswith(self._own_suffix) and "/broadcast/" in topic:
+            return  # our own broadcast, echoed by the broker
+        payload = message.payload
+        data = payload if isinstance(payload, bytes) else str(payload).encode()
+        if self.network is None:
+            self._enqueue(topic, data)
+            return
+        # A scenario's network acts where this agent receives: loss, delay, duplicates,
+        # and partitions between seats (clients are never cut off).
+        address = self.topics.address(topic)
+        sender = replica_of(address.sender) if address is not None else None
+        source = -1 if sender is None else sender
+        delays = self.network.deliveries(source, self.settings.seat - 1, self.clock.now_ms())
+        if not delays:
+            self.network_dropped += 1
+        loop = asyncio.get_running_loop()
+        for delay_ms in delays:
+            loop.call_later(delay_ms / 1000, self._enqueue, topic, data)
 
-    def _enqueue(self, inbox: asyncio.Queue[tuple[str, bytes]], topic: str, data: bytes) -> None:
-        try:
-            inbox.put_nowait((topic, data))
-        except asyncio.QueueFull:
+    def _enqueue(self, topic: str, data: bytes) -> None:
+        if len(self._inbox) >= INBOX_MAX:
             self.inbound.drop(DropReason.QUEUE_FULL)
+            return
+        self._inbox.append((topic, data))
+        self._arrival.set()
 
-    async def _loop(self, client: aiomqtt.Client, inbox: asyncio.Queue[tuple[str, bytes]]) -> None:
+    async def _loop(self, client: aiomqtt.Client) -> None:
         core, clock = self.core, self.clock
         next_status_s = time.monotonic() + STATUS_EVERY_S
         while not self.stop.is_set():
             deadline = core.next_deadline_ms()
             timeout_s = 0.5 if deadline is None else max(0, deadline - clock.now_ms()) / 1000
-            items: list[tuple[str, bytes]] = []
-            with contextlib.suppress(TimeoutError):
-                items.append(await asyncio.wait_for(inbox.get(), min(timeout_s, 0.5)))
-            while items and len(items) < STEP_MESSAGES_MAX and not inbox.empty():
-                items.append(inbox.get_nowait())
+            inbox = self._inbox
+            if not inbox:
+                self._arrival.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrival.wait(), min(timeout_s, 0.5))
+            items = [inbox.popleft() for _ in range(min(len(inbox), STEP_MESSAGES_MAX))]
             now_ms = clock.now_ms()
             for topic, payload in items:
                 for envelope in self.inbound.accept(topic, payload):
