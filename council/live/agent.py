@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 
 import crypto
 from consensus import Envelope, EnvelopeVerifier, PersistCheckpoint, Replica, replica_principal
@@ -63,6 +64,41 @@ def intake(arrived: Callable[[aiomqtt.Message], None]) -> type[asyncio.Queue[aio
             arrived(item)
 
     return Intake
+
+
+#: Packets read per wake-up at most, so one flooding peer cannot hold the loop.
+READ_BURST_MAX = 256
+
+
+def read_in_bursts(client: aiomqtt.Client) -> None:
+    """Read every packet waiting on the socket when it becomes readable, not one per wake-up.
+
+    paho reads one packet per call (aiomqtt calls it once per wake-up), so an agent that was
+    descheduled while 60 votes arrived needed 60 trips through the event loop to read them.
+    """
+    paho = client._client
+    sock = paho.socket()
+    if sock is None:
+        return
+    loop = asyncio.get_running_loop()
+    fd = sock.fileno()
+
+    def burst() -> None:
+        try:
+            for _ in range(READ_BURST_MAX):
+                rc = paho._packet_read()
+                if rc == mqtt.MQTT_ERR_AGAIN:
+                    break
+                if rc != mqtt.MQTT_ERR_SUCCESS:
+                    paho._loop_rc_handle(rc)
+                    break
+        except Exception as error:
+            disconnected = client._disconnected
+            if not disconnected.done():
+                disconnected.set_exception(error)
+
+    loop.remove_reader(fd)
+    loop.add_reader(fd, burst)
 
 
 @dataclass(frozen=True)
@@ -272,6 +308,7 @@ class Agent:
             queue_type=intake(self._arrived),
         )
         async with client:
+            read_in_bursts(client)
             await client.subscribe(
                 [
                     (topics.broadcasts(), 0),
