@@ -18,6 +18,7 @@ from council.commands.init import write_council
 from council.council_file import CouncilFile
 from council.governance.records import DecisionRecord
 from council.governance.verify import verify_decision
+from council.live.connection import MQTT_PORT
 from council.live.council_dir import CouncilDir
 from council.live.credentials import Credentials
 from council.live.storage import AgentStore
@@ -180,7 +181,7 @@ def test_up_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     broker = BROKER_LINE.search(output)
     assert broker is not None, output
     port = int(broker.group(2))
-    assert port != 1883 and broker.group(3) == str(path / "run" / "credentials.json")
+    assert port != MQTT_PORT and broker.group(3) == str(path / "run" / "credentials.json")
     assert f"started {SEATS} agents of {NAME}; logs in {path}/agents/seat-NN/agent.log" in output
     submitted = re.findall(r"^submitted (D\d{8}-\d{6}-\d): (.+) \((.+)\)$", output, re.MULTILINE)
     assert submitted == [
@@ -253,7 +254,7 @@ def test_up_restarts_a_killed_agent_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         try:
             broker = await up.line(BROKER_LINE.pattern, START_TIMEOUT_S)
             port = int(broker.group(2))
-            assert port != 1883
+            assert port != MQTT_PORT  # its own broker, never a system one
             await up.line(rf"^started {SEATS} agents of {NAME}", START_TIMEOUT_S)
             password = Credentials.load(Path(broker.group(3))).password("gateway")
             board: dict[str, list[str]] = {}

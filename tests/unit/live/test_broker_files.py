@@ -37,8 +37,8 @@ def test_without_mosquitto_passwd_the_password_file_holds_hashes_only(tmp_path: 
 def test_the_mosquitto_config_admits_no_anonymous_client_and_bounds_queues(
     tmp_path: Path,
 ) -> None:
-    lines = mosquitto_config(tmp_path, "127.0.0.1", 18830, 1024).splitlines()
-    assert "listener 18830 127.0.0.1" in lines
+    lines = mosquitto_config(tmp_path, "127.0.0.1", 28831, 1024).splitlines()
+    assert "listener 28831 127.0.0.1" in lines
     assert "allow_anonymous false" in lines
     assert f"password_file {tmp_path / 'passwd'}" in lines
     assert f"acl_file {tmp_path / 'acl'}" in lines
@@ -49,9 +49,9 @@ def test_the_mosquitto_config_admits_no_anonymous_client_and_bounds_queues(
 
 def test_the_amqtt_config_uses_the_password_file_and_the_council_acl() -> None:
     config = broker_config(
-        {"council_id": "c", "host": "127.0.0.1", "port": 18831, "password_file": "/p"}
+        {"council_id": "c", "host": "127.0.0.1", "port": 28832, "password_file": "/p"}
     )
-    assert config["listeners"]["default"]["bind"] == "127.0.0.1:18831"
+    assert config["listeners"]["default"]["bind"] == "127.0.0.1:28832"
     plugins = config["plugins"]
     assert plugins["amqtt.plugins.authentication.FileAuthPlugin"] == {"password_file": "/p"}
     assert plugins["council.live.broker_amqtt_server.CouncilTopicAcl"] == {"council_id": "c"}

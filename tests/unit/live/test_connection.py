@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from council.live.connection import BrokerUrl, BrokerUrlError, TlsOptions, presence_will
+from council.live.connection import (
+    MQTT_PORT,
+    MQTTS_PORT,
+    BrokerUrl,
+    BrokerUrlError,
+    TlsOptions,
+    presence_will,
+)
 from council.live.topics import PRESENCE_OFFLINE, CouncilTopics
 
 
@@ -17,17 +24,17 @@ def test_a_plain_url_gives_host_port_and_credentials() -> None:
 
 
 def test_default_ports_follow_the_scheme() -> None:
-    assert BrokerUrl.parse("mqtt://localhost").port == 1883
-    assert BrokerUrl.parse("mqtts://localhost").port == 8883
+    assert BrokerUrl.parse("mqtt://localhost").port == MQTT_PORT
+    assert BrokerUrl.parse("mqtts://localhost").port == MQTTS_PORT
 
 
 def test_percent_encoded_credentials_are_decoded() -> None:
-    url = BrokerUrl.parse("mqtt://r%2F7:p%40ss%3Aword@127.0.0.1:1883")
+    url = BrokerUrl.parse("mqtt://r%2F7:p%40ss%3Aword@127.0.0.1:28830")
     assert (url.username, url.password) == ("r/7", "p@ss:word")
 
 
 def test_an_ipv6_host_round_trips() -> None:
-    url = BrokerUrl.parse("mqtt://[::1]:1883")
+    url = BrokerUrl.parse("mqtt://[::1]:28830")
     assert url.host == "::1"
     assert BrokerUrl.parse(url.render()) == url
 
@@ -51,13 +58,13 @@ def test_the_password_is_hidden_unless_asked_for() -> None:
     ("text", "reason"),
     [
         ("", "empty broker URL"),
-        ("broker:1883", "has scheme"),
-        ("tcp://broker:1883", "use mqtt:// or mqtts://"),
+        ("broker:28830", "has scheme"),
+        ("tcp://broker:28830", "use mqtt:// or mqtts://"),
         ("mqtt://", "names no host"),
         ("mqtt://broker:port", "not a number in 1-65535"),
         ("mqtt://broker:70000", "not a number in 1-65535"),
         ("mqtt://broker:0", "port 0"),
-        ("mqtt://broker:1883/topic", "path or fragment"),
+        ("mqtt://broker:28830/topic", "path or fragment"),
         ("mqtt://:pw@broker", "password but no user name"),
         ("mqtt://broker?ca=ca.pem", "need the mqtts:// scheme"),
         ("mqtts://broker?cafile=ca.pem", "unknown option 'cafile'"),
