@@ -18,6 +18,7 @@ from council.commands.init import write_council
 from council.council_file import CouncilFile
 from council.governance.records import DecisionRecord
 from council.governance.verify import verify_decision
+from council.live.broker import start_broker
 from council.live.connection import MQTT_PORT
 from council.live.council_dir import CouncilDir
 from council.live.credentials import Credentials
@@ -325,3 +326,32 @@ def test_up_restarts_a_killed_agent_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         f" restart announced in {timings['restart announced'] - killed:.1f} s, back online in"
         f" {timings['back online'] - killed:.1f} s; stopped {stopped:.1f} s after SIGINT"
     )
+
+
+def test_up_joins_an_external_broker_by_url(tmp_path: Path) -> None:
+    # How a council spreads over machines: every process reaches a broker someone else runs.
+    path = (tmp_path / "council").resolve()
+    directory = write_demo_council(path)
+    credentials = Credentials.generate(SEATS)
+    credentials_file = tmp_path / "broker-credentials.json"
+    credentials.save(credentials_file)
+
+    async def scenario() -> None:
+        broker = await start_broker(directory.council_id, credentials)
+        try:
+            up = await CouncilUp.start(
+                *(tmp_path, "--council", str(path), "--broker", broker.url().render()),
+                *("--credentials", str(credentials_file), "--demo", "1", "--exit-after-demo"),
+            )
+            try:
+                code = await up.wait(START_TIMEOUT_S + 60)
+            finally:
+                up.kill_everything(path)
+            assert code == 0, up.output
+            assert BROKER_LINE.search(up.output) is None, "no broker of its own"
+            assert re.search(r"^decided D[\d-]+: ", up.output, re.MULTILINE), up.output
+            assert broker.running, "the external broker is left alone"
+        finally:
+            await broker.stop()
+
+    run(scenario(), timeout_s=START_TIMEOUT_S + 90)
