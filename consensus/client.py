@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from consensus.effects import Broadcast, Effect, Send
-from consensus.messages import Envelope, ReplyEntry, Request, replica_principal, seal
+from consensus.messages import (
+    Envelope,
+    MalformedMessage,
+    Reply,
+    ReplyEntry,
+    Request,
+    decode,
+    replica_principal,
+    seal,
+)
 from consensus.quorum import QuorumMath
 from crypto import Signer
 
@@ -37,6 +46,18 @@ class Completed:
     result: str
     submitted_ms: int
     completed_ms: int
+
+
+def reply_of(envelope: Envelope) -> Reply | None:
+    """The REPLY a verified ``envelope`` carries, if it is one, signed by the replica it names;
+    what a client counts towards ``f + 1`` matching replies."""
+    try:
+        message = decode(envelope)
+    except MalformedMessage:
+        return None
+    if not isinstance(message, Reply) or envelope.sender != replica_principal(message.replica):
+        return None
+    return message
 
 
 class ClientSession:

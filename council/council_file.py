@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from consensus import replica_principal
+from council.governance.app import CategoryRule, GovernanceRules
 from council.yamlfile import Problem, SpecModel, load_model, problems_error
 
 MIN_SEATS: Final = 4
@@ -172,6 +173,16 @@ class CouncilFile(SpecModel):
     def seat_numbers(self, constituency: str) -> tuple[int, ...]:
         """The seats of `constituency`, in order (empty when it does not exist)."""
         return tuple(s.number for s in self.seats() if s.constituency == constituency)
+
+    def governance_rules(self) -> GovernanceRules:
+        """The council's constitution as the governance application applies it."""
+        categories = {
+            name: CategoryRule(c.rule, c.window_ms, c.turnout)
+            for name, c in self.categories.items()
+        }
+        return GovernanceRules.for_council(
+            self.council_id, self.n, categories, frozenset(self.secretariat)
+        )
 
     def seat_of(self, principal: str) -> Seat | None:
         """The seat that signs as `principal`, or None when no seat does."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,13 @@ def _console() -> Console:
     """A console wide enough for the report's tables, even when piped to a file."""
     console = Console()
     return console if console.is_terminal else Console(width=140)
+
+
+def _write(console: Console, what: str, path: Path | None, text: Callable[[], str]) -> None:
+    """Write ``text()`` to ``path`` when one was asked for, and say where."""
+    if path is not None:
+        path.write_text(text())
+        console.print(f"{what}: {path}")
 
 
 def register(app: typer.Typer) -> None:
@@ -74,12 +82,8 @@ def run(
         report = run_scenario(loaded, seed=seed, counterfactual=counterfactual, records_dir=records)
     console = _console()
     print_report(report, console)
-    if json_out is not None:
-        json_out.write_text(report.model_dump_json(indent=2) + "\n")
-        console.print(f"JSON report: {json_out}")
-    if html_out is not None:
-        html_out.write_text(render_html(report))
-        console.print(f"HTML report: {html_out}")
+    _write(console, "JSON report", json_out, lambda: report.model_dump_json(indent=2) + "\n")
+    _write(console, "HTML report", html_out, lambda: render_html(report))
     if records is not None:
         console.print(f"decision records: {records}/<motion>.json, roster: {records}/roster.json")
     if not report.passed:
@@ -152,9 +156,5 @@ def sweep(
     curve = sweep_capture(file, sizes, seeds, attack=attack, jobs=jobs)
     console = _console()
     print_sweep(curve, console)
-    if json_out is not None:
-        json_out.write_text(curve.model_dump_json(indent=2) + "\n")
-        console.print(f"JSON curve: {json_out}")
-    if html_out is not None:
-        html_out.write_text(render_sweep_html(curve))
-        console.print(f"HTML curve: {html_out}")
+    _write(console, "JSON curve", json_out, lambda: curve.model_dump_json(indent=2) + "\n")
+    _write(console, "HTML curve", html_out, lambda: render_sweep_html(curve))

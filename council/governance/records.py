@@ -82,10 +82,12 @@ class DecisionRecorder:
         self.records: dict[str, DecisionRecord] = {}
         self._open: dict[str, _OpenMotion] = {}
 
-    def observe(self, effect: Effect) -> None:
-        """Feed the agent's next effect; anything but ``Execute`` is ignored."""
+    def observe(self, effect: Effect) -> list[DecisionRecord]:
+        """Feed the agent's next effect (anything but ``Execute`` is ignored); returns the
+        records of the motions it closed."""
         if not isinstance(effect, Execute):
-            return
+            return []
+        closed: list[DecisionRecord] = []
         for envelope, result in zip(effect.executed, effect.results, strict=True):
             event = parse_event(result)
             if isinstance(event, Opened):
@@ -93,7 +95,10 @@ class DecisionRecorder:
             elif isinstance(event, BallotCast):
                 self._counted(event.motion, envelope)
             elif isinstance(event, Closed):
-                self._closed(event, envelope, effect)
+                record = self._closed(event, envelope, effect)
+                if record is not None:
+                    closed.append(record)
+        return closed
 
     def _opened(self, motion_id: str, envelope: Envelope) -> None:
         operation = _operation_of(envelope)
@@ -105,14 +110,14 @@ class DecisionRecorder:
         if motion is not None:
             motion.ballots.append(envelope)
 
-    def _closed(self, event: Closed, envelope: Envelope, execute: Execute) -> None:
+    def _closed(self, event: Closed, envelope: Envelope, execute: Execute) -> DecisionRecord | None:
         motion = self._open.pop(event.motion, None)
         if motion is None:
-            return  # opened before this agent caught up by state transfer
+            return None  # opened before this agent caught up by state transfer
         category = self.rules.categories[motion.category]
         if isinstance(_operation_of(envelope), BallotOp):  # the last seat's ballot closed it
             motion.ballots.append(envelope)
-        self.records[event.motion] = DecisionRecord(
+        record = self.records[event.motion] = DecisionRecord(
             council_id=self.rules.council_id,
             motion_id=event.motion,
             submitter=motion.submitter,
@@ -135,6 +140,7 @@ class DecisionRecorder:
                 certificate=execute.certificate,
             ),
         )
+        return record
 
 
 def _operation_of(envelope: Envelope) -> object:

@@ -44,7 +44,7 @@ from council.live.storage import AgentStore
 from council.live.topics import PRESENCE_ONLINE, CouncilTopics
 from council.live.wire import DropReason
 from council.scenario.links import PhasedNetwork
-from council.scenario.voting import HonestPolicy, PlannedMotion, honest_ballot, seat_ballot
+from council.scenario.voting import PlannedMotion, captured_voting, honest_policy, seat_ballot
 from council.scenario.wiring import wrapper_for
 
 #: Publishes waiting for the agent; beyond this the agent is behind and drops (counted).
@@ -164,38 +164,23 @@ class AgentClock:
         return int((time.monotonic() - self.started_s) * 1000)
 
 
-def seat_policy(directory: CouncilDir, seat: int, seed: int) -> BallotPolicy:
-    """How an unattended seat votes: its council file policy, seeded per seat and motion."""
-    voting = directory.council.voting
-    policy = HonestPolicy(
-        policy=voting.policy,
-        stances=tuple(
-            (who, what, stance)
-            for who, by_category in sorted(voting.stances.items())
-            for what, stance in sorted(by_category.items())
-        ),
-        abstain=voting.abstain,
-        think_ms=voting.think_ms,
-    )
+def seat_policy(
+    directory: CouncilDir, seat: int, seed: int, plan: AgentFaultPlan | None = None
+) -> BallotPolicy:
+    """How an unattended seat votes: its council file's policy, seeded per seat and motion; in
+    a scenario run the scenario's policy, motion merits and capture instructions instead, so
+    its ballots are the ones the simulator casts."""
+    voting = plan.voting if plan is not None else directory.council.voting
+    policy = honest_policy(voting)
+    captured = captured_voting(plan.behaviours) if plan is not None else ()
+    merits = plan.merits if plan is not None else {}
+    epoch_ms = plan.epoch_ms if plan is not None else 0
     constituency = directory.council.seats()[seat - 1].constituency
 
     def vote(motion_id: str, category: str) -> str | None:
-        motion = PlannedMotion(motion_id, "", "", category, at_ms=0, merit=0.5)
-        return honest_ballot(policy, seed, seat, constituency, motion).vote
-
-    return vote
-
-
-def plan_policy(directory: CouncilDir, seat: int, plan: AgentFaultPlan) -> BallotPolicy:
-    """A scenario seat's ballots: the simulator's honest policy, or its capturer's."""
-    policy, captured = plan.honest_policy(), plan.captured_voting()
-    constituency = directory.council.seats()[seat - 1].constituency
-
-    def vote(motion_id: str, category: str) -> str | None:
-        merit = plan.merits.get(motion_id, 0.5)
-        motion = PlannedMotion(motion_id, "", "", category, at_ms=0, merit=merit)
-        now_ms = time.time_ns() // 1_000_000 - plan.epoch_ms
-        ballot = seat_ballot(policy, captured, plan.seed, seat, constituency, motion, now_ms)
+        motion = PlannedMotion(motion_id, "", "", category, 0, merits.get(motion_id, 0.5))
+        now_ms = time.time_ns() // 1_000_000 - epoch_ms
+        ballot = seat_ballot(policy, captured, seed, seat, constituency, motion, now_ms)
         return None if ballot is None else ballot.vote
 
     return vote
@@ -249,13 +234,11 @@ def open_core(
     return AgentCore.open(
         seat=settings.seat,
         config=config,
-        rules=directory.rules(),
+        rules=directory.council.governance_rules(),
         make_replica=make_replica,
         store=store,
         ballots=ballots,
-        policy=plan_policy(directory, settings.seat, plan)
-        if plan is not None
-        else seat_policy(directory, settings.seat, settings.seed),
+        policy=seat_policy(directory, settings.seat, plan.seed if plan else settings.seed, plan),
         wrap=wrapped if settings.behaviours or plan is not None else None,
     )
 

@@ -25,15 +25,13 @@ from consensus import (
     PersistCheckpoint,
     Replica,
     ReplicaConfig,
-    Reply,
     Respond,
     Send,
     StateTransferred,
     ViewEntered,
-    decode,
     replica_principal,
 )
-from consensus.client import ClientSession
+from consensus.client import ClientSession, reply_of
 from council.behaviours.base import Node
 from council.governance.app import GovernanceApplication, GovernanceRules
 from council.governance.events import Closed, Opened, StatusReport, parse_event
@@ -168,8 +166,8 @@ class AgentCore:
         if envelope.kind != "reply":
             self.node.receive(envelope, now_ms)
             return
-        reply = decode(envelope)
-        if isinstance(reply, Reply) and envelope.sender == replica_principal(reply.replica):
+        reply = reply_of(envelope)
+        if reply is not None:
             for entry in reply.results:
                 self.ballots.on_reply(reply.replica, reply.view, entry, now_ms)
         self._cast_next(now_ms)
@@ -249,13 +247,10 @@ class AgentCore:
         if self.history is not None:
             self.history.commits.append((now_ms, effect.seq))
             self.history.executed[effect.seq] = effect.digest
-        known = set(self.recorder.records)
-        self.recorder.observe(effect)
-        for motion_id, record in self.recorder.records.items():
-            if motion_id not in known:
-                self.store.save_decision(motion_id, record.model_dump_json())
-                self.stats.decisions += 1
-                outbox.decisions.append(record)
+        for record in self.recorder.observe(effect):
+            self.store.save_decision(record.motion_id, record.model_dump_json())
+            self.stats.decisions += 1
+            outbox.decisions.append(record)
         for result in effect.results:
             event = parse_event(result)
             if isinstance(event, Opened):

@@ -18,7 +18,6 @@ from pathlib import Path
 import crypto
 from consensus import QuorumMath, ReplicaConfig, replica_principal
 from council.council_file import CouncilFile, load_council
-from council.governance.app import CategoryRule, GovernanceRules
 
 
 class CouncilDirError(Exception):
@@ -70,15 +69,6 @@ class CouncilDir:
             primary_silence_timeout_ms=5_000,
             view_change_timeout_ms=4_000,
             status_interval_ms=1_000,
-        )
-
-    def rules(self) -> GovernanceRules:
-        categories = {
-            name: CategoryRule(c.rule, c.window_ms, c.turnout)
-            for name, c in self.council.categories.items()
-        }
-        return GovernanceRules.for_council(
-            self.council_id, self.council.n, categories, frozenset(self.council.secretariat)
         )
 
     def key_path(self, principal: str) -> Path:

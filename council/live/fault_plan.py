@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from council.council_file import VotingPolicy
 from council.scenario.links import LinkModel, NetworkPhase, PhasedNetwork
 from council.scenario.schema import Behaviour
-from council.scenario.voting import CapturedVoting, HonestPolicy
 from council.sim.runner import derive_seed
 
 
@@ -71,30 +70,6 @@ class AgentFaultPlan(_Plan):
         )
         rng = random.Random(derive_seed(self.seed, f"live-network/{seat}"))
         return PhasedNetwork(LinkModel(**self.base_link.model_dump()), phases, rng)
-
-    def honest_policy(self) -> HonestPolicy:
-        voting = self.voting
-        stances = tuple(
-            (who, what, stance)
-            for who, by_category in sorted(voting.stances.items())
-            for what, stance in sorted(by_category.items())
-        )
-        return HonestPolicy(voting.policy, stances, voting.abstain, voting.think_ms)
-
-    def captured_voting(self) -> tuple[CapturedVoting, ...]:
-        instructions = []
-        for b in self.behaviours:
-            if b.kind in ("bloc-vote", "withhold-votes"):
-                instructions.append(
-                    CapturedVoting(
-                        vote=getattr(b, "vote", None),
-                        categories=frozenset(getattr(b, "categories", ())),
-                        motions=frozenset(getattr(b, "motions", ())),
-                        from_ms=b.from_ms,
-                        until_ms=b.until_ms,
-                    )
-                )
-        return tuple(instructions)
 
 
 def link_spec(link: LinkModel) -> LinkSpec:

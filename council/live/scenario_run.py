@@ -34,7 +34,6 @@ from council.report.model import (
     CouncilInfo,
     EvidenceRow,
     Messages,
-    MotionResult,
     RunReport,
     ScenarioInfo,
     SeatInfo,
@@ -42,7 +41,8 @@ from council.report.model import (
     Verdicts,
     ViolationInfo,
 )
-from council.scenario.expectations import Expectations, judge
+from council.scenario.expectations import judged
+from council.scenario.outcome import Tally, motion_result
 from council.scenario.run import RUN_KINDS, network_of
 from council.scenario.schema import (
     Behaviour,
@@ -147,20 +147,8 @@ async def run_live(
         await supervisor.stop()
         await broker.stop()
     report = _report(loaded, seed, directory, decisions, observed, epoch_ms, started)
-    expect = loaded.scenario.expect
-    results = judge(
-        report,
-        Expectations(
-            safety=expect.safety,
-            decided_within_ms=expect.decided_within_ms,
-            outcomes=dict(expect.outcomes),
-            view_changes_at_most=expect.view_changes_at_most,
-            flipped=None,  # the counterfactual is a simulator run
-        ),
-    )
-    return report.model_copy(
-        update={"expectations": results, "passed": all(r.passed for r in results)}
-    )
+    # The counterfactual, and so ``flipped``, is a simulator run.
+    return judged(report, loaded.scenario.expect.model_copy(update={"flipped": None}))
 
 
 def _scenario_ms(epoch_ms: int) -> int:
@@ -292,29 +280,13 @@ def _report(
     motions = []
     for motion in loaded.motions:
         record = decisions.get(motion.id)
-        decided = observed.decided_ms.get(motion.id) if record else None
         rule = council.categories[motion.category].rule
-        yes = record.yes if record else 0
-        no = record.no if record else 0
-        abstain = record.abstain if record else 0
-        motions.append(
-            MotionResult(
-                id=motion.id,
-                title=motion.title,
-                category=motion.category,
-                rule=rule,
-                submitted_ms=motion.at_ms,
-                decided_ms=decided,
-                latency_ms=None if decided is None else max(0, decided - motion.at_ms),
-                outcome=record.outcome if record else "undecided",
-                yes=yes,
-                no=no,
-                abstain=abstain,
-                absent=n - yes - no - abstain,
-                counterfactual_outcome=None,
-                flipped=False,
-            )
-        )
+        if record is None:
+            motions.append(motion_result(motion, rule, n, Tally("undecided", 0, 0, 0), None))
+            continue
+        tally = Tally(record.outcome, record.yes, record.no, record.abstain)
+        decided = observed.decided_ms.get(motion.id)
+        motions.append(motion_result(motion, rule, n, tally, decided))
     live = all(m.outcome != "undecided" for m in motions)
     executed = max((len(d.executed) for ds in histories.values() for d in ds), default=0)
     return RunReport(

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import aiomqtt
 
 import crypto
-from consensus import EnvelopeVerifier, Reply, decode, replica_principal
-from consensus.client import ClientSession, Completed
+from consensus import EnvelopeVerifier
+from consensus.client import ClientSession, Completed, reply_of
 from council.governance.events import Opened, RejectedRequest, parse_event
 from council.governance.operations import close_operation, motion_operation
 from council.governance.records import DecisionRecord
@@ -105,8 +105,8 @@ class Secretariat:
         for envelope in envelopes:
             if not self.verifier.verify(envelope):
                 continue
-            reply = decode(envelope)
-            if not isinstance(reply, Reply) or envelope.sender != replica_principal(reply.replica):
+            reply = reply_of(envelope)
+            if reply is None:
                 continue
             for entry in reply.results:
                 done = self.session.on_reply(reply.replica, reply.view, entry, self.now_ms())

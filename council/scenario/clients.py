@@ -14,9 +14,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from consensus import Effect, Envelope, Reply, decode, replica_principal
-from consensus.client import ClientSession, Completed
-from consensus.messages import MalformedMessage
+from consensus import Effect, Envelope, replica_principal
+from consensus.client import ClientSession, Completed, reply_of
 from council.governance.operations import ballot_operation, close_operation, motion_operation
 from council.scenario.voting import Ballot, PlannedMotion
 
@@ -99,12 +98,8 @@ class GovernanceClients:
         self.tick(now_ms)
 
     def receive(self, envelope: Envelope, now_ms: int) -> None:
-        try:
-            reply = decode(envelope)
-        except MalformedMessage:
-            self.rejected_replies += 1
-            return
-        if not isinstance(reply, Reply) or envelope.sender != replica_principal(reply.replica):
+        reply = reply_of(envelope)
+        if reply is None:
             self.rejected_replies += 1
             return
         for entry in reply.results:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from council.report.model import ExpectationResult, RunReport
+from council.scenario.schema import Expectations
 
 
-@dataclass(frozen=True, slots=True)
-class Expectations:
-    """What the scenario's author expects; ``None`` or empty means "not asked"."""
-
-    safety: str = "holds"
-    decided_within_ms: int | None = None
-    outcomes: Mapping[str, str] = field(default_factory=dict)
-    view_changes_at_most: int | None = None
-    flipped: Sequence[str] | None = None
+def judged(report: RunReport, expect: Expectations) -> RunReport:
+    """``report`` with its expectations judged and ``passed`` set."""
+    results = judge(report, expect)
+    return report.model_copy(
+        update={"expectations": results, "passed": all(r.passed for r in results)}
+    )
 
 
 def judge(report: RunReport, expect: Expectations) -> list[ExpectationResult]:

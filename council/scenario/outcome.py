@@ -18,6 +18,7 @@ from council.report.model import (
     Verdicts,
     ViolationInfo,
 )
+from council.scenario.schema import ResolvedMotion
 from council.scenario.simulation import AgentHistory, ScenarioSimulation
 from council.scenario.voting import PlannedMotion
 from council.sim.runner import SimulationOutcome
@@ -59,48 +60,48 @@ def _agent_timeline(seat: int, history: AgentHistory, end_ms: int) -> AgentTimel
     )
 
 
-def _motion_result(
-    simulation: ScenarioSimulation, motion: PlannedMotion, rule: str, n: int
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Where a motion ended: its outcome ("undecided" when it never closed) and its ballots."""
+
+    outcome: str
+    yes: int
+    no: int
+    abstain: int
+
+
+def motion_result(
+    motion: PlannedMotion | ResolvedMotion, rule: str, n: int, tally: Tally, decided_ms: int | None
 ) -> MotionResult:
-    decision = simulation.decisions.get(motion.id)
-    if decision is None:
-        state = simulation.motion_state(motion.id)
-        yes = state.yes if state else 0
-        no = state.no if state else 0
-        abstain = state.abstain if state else 0
-        return MotionResult(
-            id=motion.id,
-            title=motion.title,
-            category=motion.category,
-            rule=rule,
-            submitted_ms=motion.at_ms,
-            decided_ms=None,
-            latency_ms=None,
-            outcome="undecided",
-            yes=yes,
-            no=no,
-            abstain=abstain,
-            absent=n - yes - no - abstain,
-            counterfactual_outcome=None,
-            flipped=False,
-        )
-    cast = decision.yes + decision.no + decision.abstain
+    """A motion's line in the report, the same for simulated and live runs."""
     return MotionResult(
         id=motion.id,
         title=motion.title,
         category=motion.category,
         rule=rule,
         submitted_ms=motion.at_ms,
-        decided_ms=decision.decided_ms,
-        latency_ms=decision.decided_ms - motion.at_ms,
-        outcome=decision.outcome,  # type: ignore[arg-type]
-        yes=decision.yes,
-        no=decision.no,
-        abstain=decision.abstain,
-        absent=n - cast,
+        decided_ms=decided_ms,
+        latency_ms=None if decided_ms is None else max(0, decided_ms - motion.at_ms),
+        outcome=tally.outcome,  # type: ignore[arg-type]
+        yes=tally.yes,
+        no=tally.no,
+        abstain=tally.abstain,
+        absent=n - tally.yes - tally.no - tally.abstain,
         counterfactual_outcome=None,
         flipped=False,
     )
+
+
+def _motion_result(
+    simulation: ScenarioSimulation, motion: PlannedMotion, rule: str, n: int
+) -> MotionResult:
+    decision = simulation.decisions.get(motion.id)
+    if decision is not None:
+        tally = Tally(decision.outcome, decision.yes, decision.no, decision.abstain)
+        return motion_result(motion, rule, n, tally, decision.decided_ms)
+    state = simulation.motion_state(motion.id)  # the ballots cast so far
+    tally = Tally("undecided", *((state.yes, state.no, state.abstain) if state else (0, 0, 0)))
+    return motion_result(motion, rule, n, tally, None)
 
 
 def build_report(

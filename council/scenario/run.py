@@ -13,28 +13,26 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from consensus import ReplicaConfig
-from council.governance.app import CategoryRule, GovernanceRules
 from council.report.model import Counterfactual, RunReport
 from council.scenario.agents import AgentPlan, ScenarioCouncil, behaviour_rng
 from council.scenario.clients import GovernanceClients
-from council.scenario.expectations import Expectations, judge
+from council.scenario.expectations import judged
 from council.scenario.links import LinkModel, NetworkPhase, PhasedNetwork
 from council.scenario.outcome import RunIdentity, build_report
 from council.scenario.schema import (
     Behaviour,
-    BlocVote,
     Crash,
     Latency,
     LoadedScenario,
-    WithholdVotes,
     resolve_seats,
 )
 from council.scenario.simulation import ScenarioSimulation
 from council.scenario.voting import (
     Ballot,
     CapturedVoting,
-    HonestPolicy,
     PlannedMotion,
+    captured_voting,
+    honest_policy,
     seat_ballot,
 )
 from council.scenario.wiring import twins_for, wrapper_for
@@ -66,20 +64,7 @@ def run_scenario(
     if counterfactual and any(b.kind in VOTING_KINDS for bs in faulty.values() for b in bs):
         honest = {seat: _without_voting(bs) for seat, bs in faulty.items()}
         report = with_counterfactual(report, simulate(loaded, seed=seed, faulty=honest), faulty)
-    expect = loaded.scenario.expect
-    results = judge(
-        report,
-        Expectations(
-            safety=expect.safety,
-            decided_within_ms=expect.decided_within_ms,
-            outcomes=dict(expect.outcomes),
-            view_changes_at_most=expect.view_changes_at_most,
-            flipped=expect.flipped,
-        ),
-    )
-    return report.model_copy(
-        update={"expectations": results, "passed": all(r.passed for r in results)}
-    )
+    return judged(report, loaded.scenario.expect)
 
 
 def _without_voting(behaviours: tuple[Behaviour, ...]) -> tuple[Behaviour, ...]:
@@ -112,7 +97,7 @@ def simulate(
     started = time.perf_counter()
     scenario, council_file = loaded.scenario, loaded.council
     n = council_file.n
-    rules = governance_rules(loaded)
+    rules = council_file.governance_rules()
     config = ReplicaConfig(n=n)
     plans, crashes, captured = _plans(faulty)
     council = ScenarioCouncil(
@@ -136,7 +121,7 @@ def simulate(
         PlannedMotion(m.id, m.title, m.text, m.category, m.at_ms, m.merit, m.submitter)
         for m in loaded.motions
     )
-    policy = honest_policy(loaded)
+    policy = honest_policy(loaded.voting)
     constituencies = tuple(seat.constituency for seat in council_file.seats())
 
     def choose(seat: int, motion: PlannedMotion, now_ms: int) -> Ballot | None:
@@ -198,49 +183,15 @@ def _plans(
             twins="twins" in kinds,
             colluding="split-brain" in kinds,
         )
-        instructions = []
-        for b in behaviours:
-            if isinstance(b, Crash):
-                crashes.append(PlannedCrash(seat - 1, b.at_ms, b.restart_at_ms))
-            elif isinstance(b, BlocVote | WithholdVotes):
-                instructions.append(
-                    CapturedVoting(
-                        vote=b.vote if isinstance(b, BlocVote) else None,
-                        categories=frozenset(b.categories),
-                        motions=frozenset(b.motions),
-                        from_ms=b.from_ms,
-                        until_ms=b.until_ms,
-                    )
-                )
+        crashes += [
+            PlannedCrash(seat - 1, b.at_ms, b.restart_at_ms)
+            for b in behaviours
+            if isinstance(b, Crash)
+        ]
+        instructions = captured_voting(behaviours)
         if instructions:
-            captured[seat] = tuple(instructions)
+            captured[seat] = instructions
     return plans, tuple(crashes), captured
-
-
-def governance_rules(loaded: LoadedScenario) -> GovernanceRules:
-    council_file = loaded.council
-    categories = {
-        name: CategoryRule(c.rule, c.window_ms, c.turnout)
-        for name, c in council_file.categories.items()
-    }
-    return GovernanceRules.for_council(
-        council_file.council_id, council_file.n, categories, frozenset(council_file.secretariat)
-    )
-
-
-def honest_policy(loaded: LoadedScenario) -> HonestPolicy:
-    voting = loaded.voting
-    stances = tuple(
-        (who, what, stance)
-        for who, by_category in sorted(voting.stances.items())
-        for what, stance in sorted(by_category.items())
-    )
-    return HonestPolicy(
-        policy=voting.policy,
-        stances=stances,
-        abstain=voting.abstain,
-        think_ms=(voting.think_ms[0], voting.think_ms[1]),
-    )
 
 
 def _link(latency: Latency, loss: float, duplicate: float, reorder: float) -> LinkModel:

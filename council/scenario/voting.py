@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from council.council_file import VotingPolicy
+from council.scenario.faults import Behaviour, BlocVote, WithholdVotes
 
 VOTES = ("yes", "no", "abstain")
 
@@ -62,6 +66,31 @@ class CapturedVoting:
         if self.categories and motion.category not in self.categories:
             return False
         return not self.motions or motion.id in self.motions
+
+
+def honest_policy(voting: VotingPolicy) -> HonestPolicy:
+    """The policy a council file (or a scenario's override) gives its honest seats."""
+    stances = tuple(
+        (who, what, stance)
+        for who, by_category in sorted(voting.stances.items())
+        for what, stance in sorted(by_category.items())
+    )
+    return HonestPolicy(voting.policy, stances, voting.abstain, voting.think_ms)
+
+
+def captured_voting(behaviours: Iterable[Behaviour]) -> tuple[CapturedVoting, ...]:
+    """A seat's capture instructions: its bloc-vote and withhold-votes entries."""
+    return tuple(
+        CapturedVoting(
+            vote=b.vote if isinstance(b, BlocVote) else None,
+            categories=frozenset(b.categories),
+            motions=frozenset(b.motions),
+            from_ms=b.from_ms,
+            until_ms=b.until_ms,
+        )
+        for b in behaviours
+        if isinstance(b, BlocVote | WithholdVotes)
+    )
 
 
 def _rng(seed: int, seat: int, motion_id: str) -> random.Random:

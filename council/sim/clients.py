@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consensus import Effect, Envelope, Reply, decode, replica_principal
-from consensus.client import ClientSession, Completed
-from consensus.messages import MalformedMessage
+from consensus import Effect, Envelope
+from consensus.client import ClientSession, Completed, reply_of
 
 
 @dataclass(slots=True)
@@ -47,12 +46,8 @@ class ClientPool:
         return len(self.completed) >= self.requests_total
 
     def receive(self, envelope: Envelope, now_ms: int) -> None:
-        try:
-            reply = decode(envelope)
-        except MalformedMessage:
-            self.rejected_replies += 1
-            return
-        if not isinstance(reply, Reply) or envelope.sender != replica_principal(reply.replica):
+        reply = reply_of(envelope)
+        if reply is None:
             self.rejected_replies += 1
             return
         for entry in reply.results:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from council.report.model import Counterfactual, RunReport, Verdicts
-from council.scenario.expectations import Expectations, judge
+from council.scenario.expectations import judge
+from council.scenario.schema import Expectations
 from tests.report.sample import sample_report
 
 
@@ -46,13 +47,13 @@ def test_outcomes_and_view_changes() -> None:
     sample = report(verdicts=SAFE)
     first, second = sample.motions[:2]
     wrong = "rejected" if second.outcome == "adopted" else "adopted"
-    results = judge(
-        sample,
-        Expectations(
-            outcomes={first.id: first.outcome, second.id: wrong},
-            view_changes_at_most=sample.view_changes,
-        ),
+    expect = Expectations.model_validate(
+        {
+            "outcomes": {first.id: first.outcome, second.id: wrong},
+            "view_changes_at_most": sample.view_changes,
+        }
     )
+    results = judge(sample, expect)
     assert [r.passed for r in results] == [True, True, False, True]
     assert f"expected {wrong}" in results[2].detail
     [_, too_many] = judge(sample, Expectations(view_changes_at_most=sample.view_changes - 1))
@@ -61,9 +62,9 @@ def test_outcomes_and_view_changes() -> None:
 
 def test_flipped_motions_must_all_have_been_flipped() -> None:
     sample = report(verdicts=SAFE, counterfactual=Counterfactual(bloc=[1], flipped=["A", "B"]))
-    [_, ok] = judge(sample, Expectations(flipped=["A"]))
+    [_, ok] = judge(sample, Expectations(flipped=("A",)))
     assert ok.passed
-    [_, missing] = judge(sample, Expectations(flipped=["A", "C"]))
+    [_, missing] = judge(sample, Expectations(flipped=("A", "C")))
     assert not missing.passed and "C" in missing.detail
-    [_, none] = judge(report(verdicts=SAFE, counterfactual=None), Expectations(flipped=["A"]))
+    [_, none] = judge(report(verdicts=SAFE, counterfactual=None), Expectations(flipped=("A",)))
     assert not none.passed
