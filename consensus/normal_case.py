@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from consensus.effects import Execute, Persist, Respond
+from consensus.effects import Broadcast, Execute, Persist, Respond
 from consensus.log import Slot
 from consensus.messages import (
     Commit,
@@ -195,7 +195,7 @@ class NormalCase(ReplicaState):
                 self.signer,
                 Prepare(view=self.view, seq=message.seq, digest=message.digest, replica=self.id),
             )
-            self.broadcast(prepare)
+            self._vote(prepare)
             slot.prepares.add(self.id, message.digest, prepare)
         self._check_prepared(slot)
 
@@ -237,12 +237,14 @@ class NormalCase(ReplicaState):
             # committed elsewhere could lose its seq (OSDI'99 §4.4): persist it first.
             for record in (slot.pre_prepare, *slot.prepared_proof.prepares):
                 self.effects.append(Persist(record))
+        if self.relaying:
+            self._relay(slot.prepares.certificate(slot.digest))
         if self.may_sign("commit", self.view, slot.seq, slot.digest):
             commit = seal(
                 self.signer,
                 Commit(view=self.view, seq=slot.seq, digest=slot.digest, replica=self.id),
             )
-            self.broadcast(commit)
+            self._vote(commit)
             slot.commits.add(self.id, slot.digest, commit)
         self._check_committed(slot)
 
@@ -267,7 +269,34 @@ class NormalCase(ReplicaState):
         if slot.commits.count(slot.digest) < self.quorums.quorum:
             return
         slot.committed = True
+        if self.relaying:
+            self._relay(slot.commits.certificate(slot.digest))
         self.execute_ready()
+
+    # -- relayed votes (ReplicaConfig.relay_votes) -------------------------------------------
+
+    @property
+    def relaying(self) -> bool:
+        """This replica passes on the quorums it gathers: it is the primary of a council that
+        relays votes."""
+        return self.config.relay_votes and self.is_primary
+
+    def _vote(self, envelope: Envelope) -> None:
+        """Persist and send this replica's PREPARE or COMMIT: to every replica, or only to a
+        relaying primary."""
+        if self.config.relay_votes and not self.is_primary:
+            self.effects.append(Persist(envelope))
+            self.send(self.primary, envelope)
+        else:
+            self.broadcast(envelope)
+
+    def _relay(self, votes: tuple[Envelope, ...]) -> None:
+        # Others' votes, passed on as they were signed: nothing of this replica's to persist.
+        # The runtime bundles one step's broadcasts, so a quorum leaves as one message.
+        mine = replica_principal(self.id)
+        for vote in votes:
+            if vote.sender != mine:
+                self.effects.append(Broadcast(vote))
 
     # -- execution ---------------------------------------------------------------------------
 

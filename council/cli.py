@@ -60,6 +60,12 @@ def simulate(
     time_limit_ms: Annotated[
         int, typer.Option(min=1, help="Virtual time by which every request must finish.")
     ] = 600_000,
+    relay_votes: Annotated[
+        bool,
+        typer.Option(
+            "--relay-votes", help="Backups vote to the primary, which relays each quorum."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     trace_digest: Annotated[
         bool, typer.Option("--trace-digest", help="Print only the hash of the event trace.")
@@ -87,6 +93,7 @@ def simulate(
             faults_until_ms=faults_ms,
         ),
         crashes=crashes,
+        relay_votes=relay_votes,
         time_limit_ms=time_limit_ms,
     )
     started = time.perf_counter()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from consensus import (
     Broadcast,
@@ -89,7 +90,7 @@ class ManualCluster:
         *,
         clients: int = 2,
         in_transit_max: int = IN_TRANSIT_MAX,
-        **config_overrides: int,
+        **config_overrides: Any,  # ReplicaConfig fields
     ) -> None:
         if any(not 0 <= replica < n for replica in faulty):
             raise ValueError(f"faulty replicas {faulty} are not all in 0..{n - 1}")

@@ -66,6 +66,7 @@ class SimulationSettings:
     time_limit_ms: int = 600_000
     batch_size_max: int = 256
     checkpoint_interval: int = 16
+    relay_votes: bool = False  # ReplicaConfig.relay_votes, as the live council runs
 
     def replica_config(self) -> ReplicaConfig:
         return ReplicaConfig(
@@ -73,6 +74,7 @@ class SimulationSettings:
             batch_size_max=self.batch_size_max,
             checkpoint_interval=self.checkpoint_interval,
             watermark_window=4 * self.checkpoint_interval,
+            relay_votes=self.relay_votes,
         )
 
 

@@ -160,6 +160,8 @@ def replay_arguments(settings: SimulationSettings) -> list[str]:
         value = getattr(settings, name)
         if name in always or value != getattr(_DEFAULTS, name):
             arguments += [option, str(value)]
+    if settings.relay_votes:
+        arguments.append("--relay-votes")
     for name, option in _NETWORK_OPTIONS:
         value = getattr(settings.network, name)
         if value != getattr(_DEFAULT_NETWORK, name):

@@ -82,12 +82,21 @@ class CouncilMachine(RuleBasedStateMachine):
         data=st.data(),
         seed=st.integers(0, 1 << 16),
         first_requests=st.integers(0, CLIENTS),
+        relay_votes=st.booleans(),
     )
-    def start(self, n: int, data: st.DataObject, seed: int, first_requests: int) -> None:
+    def start(
+        self, n: int, data: st.DataObject, seed: int, first_requests: int, relay_votes: bool
+    ) -> None:
         faulty = data.draw(faulty_sets(n), label="faulty")
         assert len(faulty) <= (n - 1) // 3, f"n={n}: {faulty} is more than f"
         self.cluster = ManualCluster(
-            n, seed, faulty, clients=CLIENTS, in_transit_max=IN_TRANSIT_MAX, **CONFIG
+            n,
+            seed,
+            faulty,
+            clients=CLIENTS,
+            in_transit_max=IN_TRANSIT_MAX,
+            relay_votes=relay_votes,
+            **CONFIG,
         )
         self.operations = 0
         # Faulty members may also act as clients: their requests are genuine, so validity
@@ -105,7 +114,8 @@ class CouncilMachine(RuleBasedStateMachine):
 
     def describe(self) -> str:
         c = self.cluster
-        return f"n={c.n} seed={c.seed} faulty={c.faulty} crashed={sorted(c.crashed)}"
+        relay = " relay_votes" if c.config.relay_votes else ""
+        return f"n={c.n} seed={c.seed} faulty={c.faulty} crashed={sorted(c.crashed)}{relay}"
 
     # -- clients -----------------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ class Storage:
 class Council:
     """``n`` replicas with real keys, a fake link between them and a virtual clock."""
 
-    def __init__(self, n: int = 4, *, faulty: Collection[int] = (), **config: int) -> None:
+    def __init__(self, n: int = 4, *, faulty: Collection[int] = (), **config: Any) -> None:
         self.config = ReplicaConfig(n=n, **(SMALL_CONFIG | config))
         self.quorums = self.config.quorums
         names = [replica_principal(i) for i in range(n)] + list(CLIENTS)

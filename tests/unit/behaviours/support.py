@@ -70,7 +70,7 @@ def motion(motion_id: str, category: str) -> str:
 class Link:
     """``n`` seats, each a correct replica until :meth:`wrap` puts a behaviour around it."""
 
-    def __init__(self, n: int = 4, **config: int) -> None:
+    def __init__(self, n: int = 4, **config: Any) -> None:
         self.config = ReplicaConfig(n=n, **config)
         names = [replica_principal(i) for i in range(n)] + list(CLIENTS)
         keys = {name: crypto.PrivateKey.derive(SEED, name) for name in names}

@@ -34,12 +34,15 @@ def _wear(council: Council, seat: int, kind: str, window: Window) -> None:
     council.nodes[seat] = wrap(kind, council.replicas.pop(seat), context, window, **params)
 
 
+@pytest.mark.parametrize("relay_votes", [False, True], ids=["all-to-all", "relayed"])
 @pytest.mark.parametrize("seat", [0, 1], ids=["primary", "backup"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_one_seat_of_four_wearing_a_behaviour_leaves_the_council_safe_and_live(
-    kind: str, seat: int
+    kind: str, seat: int, relay_votes: bool
 ) -> None:
-    settings = SimulationSettings(agents=4, requests=40, clients=4, seed=3, time_limit_ms=60_000)
+    settings = SimulationSettings(
+        agents=4, requests=40, clients=4, seed=3, time_limit_ms=60_000, relay_votes=relay_votes
+    )
     world = default_world(settings)
     assert isinstance(world.council, Council)
     _wear(world.council, seat, kind, Window(0, 20_000))
