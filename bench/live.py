@@ -9,9 +9,10 @@
 
 ``python -m bench.live [--quick]`` runs this alone and prints the figures. ``--profile-seats
 1,2`` writes those agents' CPU profiles to ``bench/profiles/`` (they then run slower, so the
-figures are not the benchmark's). ``--compare-replies`` measures saturation twice in one run:
-with batch replies sent to each client on its own topic (as before ``results/``), then as the
-runtime does.
+figures are not the benchmark's). ``--compare-replies`` and ``--compare-relay`` measure
+saturation and latency twice in one run: first with the agents as they were before a change
+(batch replies sent to each client on its own topic, as before ``results/``; votes broadcast to
+every seat, as before the primary relayed them), then as the runtime is.
 """
 
 from __future__ import annotations
@@ -202,13 +203,30 @@ def figures(
     }
 
 
-async def compare_replies(
-    plan: LivePlan, verify_us: float, sign_us: float, work: Path
+#: ``--compare-replies`` and ``--compare-relay``: the runtime before a change (an agent module
+#: that undoes it), then as it is, each on a council of its own, in one run.
+COMPARISONS = {
+    "--compare-replies": (
+        ("per_client_replies", "bench.per_client_replies"),
+        ("results", "council"),
+    ),
+    "--compare-relay": (
+        ("all_to_all_votes", "bench.all_to_all_votes"),
+        ("relayed_votes", "council"),
+    ),
+}
+
+
+async def compare(
+    plan: LivePlan,
+    verify_us: float,
+    sign_us: float,
+    work: Path,
+    variants: tuple[tuple[str, str], ...],
 ) -> dict[str, dict[str, Any]]:
-    """Saturation with per-client replies, then with ``results/``, one council each."""
+    """Saturation, then latency at ``plan.offered_per_s``, for each variant's agents."""
     compared = {}
     costs: UnitCosts | None = None
-    variants = (("per_client_replies", "bench.per_client_replies"), ("results", "council"))
     for name, module in variants:
         root = work / name
         root.mkdir()
@@ -231,9 +249,24 @@ async def compare_replies(
                 window_s=plan.window_s,
                 retransmit_ms=LOAD_RETRANSMIT_MS,
             )
+            paced = await run_load(
+                council,
+                root,
+                principals=load_principals(plan.paced_sessions),
+                processes=plan.load_processes,
+                mode="open",
+                warmup_s=plan.paced_warmup_s,
+                window_s=plan.paced_window_s,
+                rate_per_s=plan.offered_per_s,
+                retransmit_ms=LOAD_RETRANSMIT_MS,
+            )
             interval = council.directory.replica_config().checkpoint_interval
-        compared[name] = saturation_figures(run, costs, interval)
-        compared[name]["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
+        figures = saturation_figures(run, costs, interval)
+        figures["commit_latency_ms_p50"] = finite(percentile(paced.latencies_ms, 0.50))
+        figures["commit_latency_ms_p99"] = finite(percentile(paced.latencies_ms, 0.99))
+        figures["paced_completed_per_s"] = round(paced.ordered_per_s, 1)
+        figures["load_average_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
+        compared[name] = figures
     return compared
 
 
@@ -257,9 +290,10 @@ def main() -> None:
     verify_us = 1e6 / crypto_figures["verify_per_s"]["pynacl"]
     sign_us = 1e6 / crypto_figures["sign_per_s"]["pynacl"]
     plan = LivePlan.for_mode("--quick" in arguments)
-    if "--compare-replies" in arguments:
+    chosen = [option for option in COMPARISONS if option in arguments]
+    if chosen:
         with tempfile.TemporaryDirectory(prefix="council-bench-") as work:
-            comparison = compare_replies(plan, verify_us, sign_us, Path(work))
+            comparison = compare(plan, verify_us, sign_us, Path(work), COMPARISONS[chosen[0]])
             results: dict[str, Any] = asyncio.run(comparison)
     else:
         seats = ""

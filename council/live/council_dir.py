@@ -61,14 +61,18 @@ class CouncilDir:
         return QuorumMath.for_council(self.council.n)
 
     def replica_config(self) -> ReplicaConfig:
-        """Protocol timers for processes that share cores: an agent may be descheduled for a
-        second, which must not look like a silent primary."""
+        """Protocol settings of the live council. Timers suit processes that share cores: an
+        agent may be descheduled for a second, which must not look like a silent primary."""
         return ReplicaConfig(
             n=self.council.n,
             heartbeat_interval_ms=1_000,
             primary_silence_timeout_ms=5_000,
             view_change_timeout_ms=4_000,
             status_interval_ms=1_000,
+            # Votes travel through the primary (ReplicaConfig.relay_votes): over a broker each
+            # delivery wakes a process, and all-to-all votes cost 2n² of them per batch against
+            # 4n relayed (docs/performance.md).
+            relay_votes=True,
         )
 
     def key_path(self, principal: str) -> Path:
