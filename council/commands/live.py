@@ -192,6 +192,11 @@ async def _up(
         while not stop.is_set():
             for line in supervisor.check():
                 typer.echo(line)
+            if local is not None and restart and not local.running:
+                # The agents keep running and reconnect once the broker is back on its port.
+                typer.echo(f"the {local.kind} broker exited; restarting it on port {local.port}")
+                await local.restart()
+                typer.echo(f"the {local.kind} broker is back on port {local.port}")
             if demo_task is not None and demo_task.done() and exit_after_demo:
                 break
             await asyncio.sleep(0.25)

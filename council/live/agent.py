@@ -24,9 +24,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import aiomqtt
 import paho.mqtt.client as mqtt
+from aiomqtt.exceptions import MqttConnectError
 
 import crypto
 from consensus import Envelope, EnvelopeVerifier, PersistCheckpoint, Replica, replica_principal
@@ -52,6 +54,9 @@ INBOX_MAX = 20_000
 #: Publishes handled per step at most, so timers still fire under a flood.
 STEP_MESSAGES_MAX = 2_000
 STATUS_EVERY_S = 5.0
+#: Waits before reconnecting to a lost broker: doubling from the first to the last.
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 8.0
 
 
 def intake(arrived: Callable[[aiomqtt.Message], None]) -> type[asyncio.Queue[aiomqtt.Message]]:
@@ -99,6 +104,19 @@ def read_in_bursts(client: aiomqtt.Client) -> None:
 
     loop.remove_reader(fd)
     loop.add_reader(fd, burst)
+
+
+#: CONNACK codes that no retry can change: MQTT 3.1.1 "bad username or password", "not
+#: authorised", and their MQTT 5 reason codes.
+_REFUSED_FOR_GOOD: Final = frozenset({4, 5, 134, 135})
+
+
+def refused_for_good(error: aiomqtt.MqttError) -> bool:
+    """Whether the broker refused this agent's credentials (reconnecting would not help)."""
+    if not isinstance(error, MqttConnectError):
+        return False
+    code = error.rc if isinstance(error.rc, int) else getattr(error.rc, "value", None)
+    return code in _REFUSED_FOR_GOOD
 
 
 @dataclass(frozen=True)
@@ -278,12 +296,43 @@ class Agent:
         # MQTT publishes handled, for the status line (a benchmark divides them by instances).
         self.publishes_received = 0
         self.publishes_sent = 0
+        self.reconnects = 0
         self._inbox: deque[tuple[str, bytes]] = deque()
         self._arrival = asyncio.Event()
         self._own_suffix = f"/{self.principal}"
         self.stop = asyncio.Event()
 
     async def run(self) -> None:
+        """Serve the council until :attr:`stop` is set, reconnecting whenever the broker goes.
+
+        The core lives on across connections: what the agent signed is in its store, what it
+        missed while away comes back through the protocol (client retransmissions, STATUS,
+        state transfer), so a broker restart or a network blip costs a pause, not a process.
+        """
+        delay_s = RECONNECT_FIRST_S
+        while not self.stop.is_set():
+            try:
+                await self._connected()
+                delay_s = RECONNECT_FIRST_S
+            except aiomqtt.MqttError as error:
+                if refused_for_good(error):
+                    raise  # wrong credentials or ACL: waiting will not mend them
+                self.reconnects += 1
+                print(
+                    f"seat {self.settings.seat}: broker connection lost ({error}); "
+                    f"reconnecting in {delay_s:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), delay_s)
+                delay_s = min(2 * delay_s, RECONNECT_MAX_S)
+        self.write_history()
+        self.store.close()
+
+    async def _connected(self) -> None:
+        """One connection's life: subscribe, announce presence, run steps until stopped; raise
+        ``MqttError`` as soon as the connection is lost."""
         topics, me = self.topics, self.principal
         client = self.settings.broker.client(
             identifier=f"{self.directory.council_id}-{me}",
@@ -301,12 +350,25 @@ class Agent:
                 ]
             )
             await client.publish(topics.presence(me), PRESENCE_ONLINE, qos=1, retain=True)
+            steps = asyncio.ensure_future(self._loop(client))
+            # The loop may be waiting for input when the connection drops: watch both.
+            disconnected = client._disconnected
             try:
-                await self._loop(client)
+                await asyncio.wait({steps, disconnected}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                self.write_history()
-                await client.publish(topics.presence(me), b"offline", qos=1, retain=True)
-        self.store.close()
+                if not steps.done():
+                    steps.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await steps
+            if disconnected.done():
+                error = disconnected.exception()
+                raise (
+                    error
+                    if isinstance(error, aiomqtt.MqttError)
+                    else aiomqtt.MqttError(f"disconnected: {error}")
+                )
+            steps.result()  # the loop ended: stopped, or failed on a publish
+            await client.publish(topics.presence(me), b"offline", qos=1, retain=True)
 
     def _arrived(self, message: aiomqtt.Message) -> None:
         """aiomqtt hands every message here, in the event loop, as it is read."""
@@ -394,6 +456,7 @@ class Agent:
                     "dropped": dict(sorted(self.inbound.dropped.items())),
                     "publishes_received": self.publishes_received,
                     "publishes_sent": self.publishes_sent,
+                    "reconnects": self.reconnects,
                     "signatures_verified": self.signatures.stats.misses,
                 }
             }
@@ -413,5 +476,13 @@ def run_agent(settings: AgentSettings, argv: Sequence[str] = ()) -> int:
         )
         await agent.run()
 
-    profiled(settings.seat, lambda: asyncio.run(main()))
+    try:
+        profiled(settings.seat, lambda: asyncio.run(main()))
+    except aiomqtt.MqttError as error:  # only a refusal for good gets out of Agent.run
+        print(
+            f"seat {settings.seat}: the broker at {settings.broker} refused this agent ({error}); "
+            "check its credentials",
+            file=sys.stderr,
+        )
+        return 2
     return 0

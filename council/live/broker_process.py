@@ -145,6 +145,14 @@ class BrokerProcess(abc.ABC):
         await self._terminate()
         self._remove_directory()
 
+    async def restart(self) -> None:
+        """Stop the broker and start it again on the same port with the same users, as a
+        service manager would after a crash; connected agents reconnect by themselves."""
+        port = self.port
+        await self._terminate()
+        self._spawn(self._prepare(self.directory, port))
+        await self._wait_until_ready()
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self

@@ -19,9 +19,10 @@ from council.council_file import CouncilFile
 from council.governance.records import DecisionRecord
 from council.governance.verify import verify_decision
 from council.live.broker import start_broker
-from council.live.connection import MQTT_PORT
+from council.live.connection import MQTT_PORT, BrokerUrl
 from council.live.council_dir import CouncilDir
 from council.live.credentials import Credentials
+from council.live.secretariat import Secretariat
 from council.live.storage import AgentStore
 from council.live.supervisor import STOP_GRACE_S
 from council.live.topics import CouncilTopics
@@ -355,3 +356,56 @@ def test_up_joins_an_external_broker_by_url(tmp_path: Path) -> None:
             await broker.stop()
 
     run(scenario(), timeout_s=START_TIMEOUT_S + 90)
+
+
+def child_brokers(parent: int) -> list[int]:
+    """The broker processes ``parent`` started: Mosquitto or the embedded one (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            words = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its parenthesis.
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == parent and ("mosquitto" in words or "broker_amqtt_server" in words):
+            found.append(int(entry.name))
+    return found
+
+
+def test_up_restarts_its_broker_and_the_agents_reconnect(tmp_path: Path) -> None:
+    path = (tmp_path / "council").resolve()
+    directory = write_demo_council(path)
+
+    async def scenario() -> None:
+        up = await CouncilUp.start(tmp_path, "--council", str(path))
+        try:
+            broker = await up.line(BROKER_LINE.pattern, START_TIMEOUT_S)
+            kind, port = broker.group(1), int(broker.group(2))
+            await up.line(rf"^started {SEATS} agents of {NAME}", START_TIMEOUT_S)
+            brokers = child_brokers(up.process.pid)
+            assert len(brokers) == 1, brokers
+            pids = agent_pids(path)
+            mark = len(up.lines)
+            os.kill(brokers[0], signal.SIGKILL)
+            await up.line(rf"^the {kind} broker exited; restarting it on port {port}$", 30, mark)
+            await up.line(rf"^the {kind} broker is back on port {port}$", 30, mark)
+            # The same agents decide a motion through the restarted broker.
+            password = Credentials.load(path / "run" / "credentials.json").password("secretariat")
+            url = BrokerUrl("127.0.0.1", port, "secretariat", password)
+            async with Secretariat(directory, url) as clerk:
+                await clerk.submit_motion("M-1", "After the restart", "budget", timeout_s=60)
+                window_ms = directory.council.categories["budget"].window_ms
+                record = await clerk.decision("M-1", window_ms, timeout_s=90)
+                assert record.outcome in ("adopted", "rejected", "lapsed")
+            assert agent_pids(path) == pids, "an agent was replaced instead of reconnecting"
+            assert "exited with code" not in up.output, up.output
+            up.process.send_signal(signal.SIGINT)
+            assert await up.wait(timeout_s=STOP_GRACE_S + 30) == 0, up.output
+        finally:
+            up.kill_everything(path)
+
+    run(scenario(), timeout_s=200)

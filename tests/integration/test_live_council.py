@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from council.governance.operations import query_operation
+from council.live.secretariat import Secretariat
 from council.live.storage import AgentStore
 from tests.integration.live_support import LiveCouncil, live_council, run
 
@@ -160,3 +161,49 @@ def test_decisions_survive_a_restart_of_every_process(tmp_path: Path) -> None:
             assert await council.decide("M-2") in ("adopted", "rejected", "lapsed")
 
     run(scenario(), timeout_s=180)
+
+
+def test_agents_ride_out_a_broker_restart_and_the_council_goes_on(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with live_council(tmp_path / "council", seats=4) as council:
+            first = await council.decide("M-1")
+            pids = {seat: agent.process.pid for seat, agent in council.supervisor.agents.items()}
+            port = council.broker.port
+            await council.broker.restart()  # every connection drops; the port stays
+            assert council.broker.port == port
+            # The secretariat is an ordinary client: it connects again on its own.
+            password = council.broker.credentials.password("secretariat")
+            url = council.broker.url().with_credentials("secretariat", password)
+            async with Secretariat(council.directory, url) as clerk:
+                council.clerk = clerk
+                assert await council.decide("M-2") in ("adopted", "rejected", "lapsed")
+                answer = await status(council, "M-1")
+                assert answer["status"] == "closed" and answer["outcome"] == first, answer
+            # The same processes served before and after: none exited, none was restarted.
+            assert council.supervisor.alive() == sorted(pids)
+            now = {seat: agent.process.pid for seat, agent in council.supervisor.agents.items()}
+            assert now == pids
+            for seat in pids:
+                log = (council.directory.agent_dir(seat) / "agent.log").read_text()
+                assert "broker connection lost" in log, f"seat {seat} never lost its broker"
+
+    run(scenario(), timeout_s=180)
+
+
+def test_an_agent_refused_by_the_broker_says_so_and_exits(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with live_council(tmp_path / "council", seats=4, started=(2,)) as council:
+            url = (
+                council.broker.url()
+                .with_credentials("r0", "not-the-password")
+                .render(reveal_password=True)
+            )
+            arguments = ("agent", "--seat", "1", "--council", str(tmp_path / "council"))
+            code, output = await asyncio.wait_for(
+                council_command(*arguments, "--broker", url), timeout=30
+            )
+            assert code == 2, output
+            assert "refused this agent" in output and "credentials" in output, output
+            assert "not-the-password" not in output  # the URL is shown without its password
+
+    run(scenario(), timeout_s=60)
