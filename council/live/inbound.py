@@ -1,9 +1,12 @@
 """The agent's edge: every publish is checked here before the replica sees it.
 
 Order of checks, cheapest first: the publisher's rate, the payload's size and shape, the
-council, then per envelope its kind and body, the signer's membership and the signature. The
-signer need not be the publisher: seats relay client requests and retransmit messages others
-signed (a lagging seat is sent the pre-prepare it missed); the signature is what counts.
+council, the publisher's rate again by the messages the bundle holds, then per envelope its
+kind and body, the signer's membership and the signature. The signer need not be the
+publisher: seats relay client requests, the primary relays votes, and seats retransmit messages
+others signed (a lagging seat is sent the pre-prepare it missed); the signature is what counts.
+Every one of those was verified before it was passed on, so the first bad signature in a bundle
+condemns the rest of it unverified.
 Whatever fails is dropped and counted by :class:`~council.live.wire.DropReason`; nothing raises
 past this module.
 
@@ -48,7 +51,8 @@ class TokenBucket:
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """Per-publisher limits: seats exchange many messages; a client sends a few requests."""
+    """Per-publisher limits in signed messages a second (a bundle's envelopes and a
+    pre-prepare's requests each count): seats exchange many; a client sends a few requests."""
 
     seat_per_s: float = 20_000.0
     seat_burst: float = 40_000.0
@@ -74,7 +78,8 @@ class Inbound:
     _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def drop(self, reason: DropReason, count: int = 1) -> None:
-        self.dropped[reason.value] += count
+        if count:
+            self.dropped[reason.value] += count
 
     def accept(self, topic: str, payload: bytes, now_s: float | None = None) -> list[Envelope]:
         """The verified envelopes of one publish; what fails is counted and left out."""
@@ -82,8 +87,9 @@ class Inbound:
         if address is None or address.kind in (TopicKind.PRESENCE, TopicKind.EVENTS):
             self.drop(DropReason.WRONG_TOPIC)
             return []
-        publisher = address.sender
-        if not self._bucket(publisher).take(time.monotonic() if now_s is None else now_s):
+        bucket = self._bucket(address.sender)
+        now_s = time.monotonic() if now_s is None else now_s
+        if not bucket.take(now_s):  # the publish itself, before any work on it
             self.drop(DropReason.RATE_LIMITED)
             return []
         try:
@@ -91,12 +97,23 @@ class Inbound:
         except Dropped as dropped:
             self.drop(dropped.reason)
             return []
+        # Each signed message costs a verification, so the rate counts messages, not
+        # publishes: a bundle of thousands must not pass for one.
+        messages = sum(1 + len(envelope.attachment) for envelope in envelopes)
+        if messages > 1 and not bucket.take(now_s, messages - 1):
+            self.drop(DropReason.RATE_LIMITED, len(envelopes))
+            return []
         accepted = []
-        for envelope in envelopes:
+        for index, envelope in enumerate(envelopes):
             try:
                 self._check(envelope)
             except Dropped as dropped:
                 self.drop(dropped.reason)
+                if dropped.reason is DropReason.BAD_SIGNATURE:
+                    # A correct seat publishes only what it signed or verified, so its bundles
+                    # never hold a bad signature: stop spending verifications on this one.
+                    self.drop(DropReason.AFTER_BAD_SIGNATURE, len(envelopes) - index - 1)
+                    break
                 continue
             accepted.append(envelope)
         self.accepted += len(accepted)

@@ -37,6 +37,7 @@ class DropReason(enum.StrEnum):
     MALFORMED = "malformed"  # a known kind whose body does not decode
     NOT_A_MEMBER = "not-a-member"  # signer not in the roster
     BAD_SIGNATURE = "bad-signature"
+    AFTER_BAD_SIGNATURE = "after-bad-signature"  # the rest of a bundle that held a forgery
     RATE_LIMITED = "rate-limited"  # the sender exceeded its share
     QUEUE_FULL = "queue-full"  # the agent is behind; the protocol will retransmit
     WRONG_TOPIC = "wrong-topic"

@@ -20,16 +20,20 @@ def signer(name: str, council: str = COUNCIL, seed: int = 1) -> crypto.Signer:
     return crypto.Signer(council, name, key, crypto.get_backend())
 
 
-def inbound(**options: object) -> Inbound:
+def signatures() -> crypto.Verifier:
     backend = crypto.get_backend()
     roster = crypto.Roster(
         council_id=COUNCIL,
         members={name: crypto.PrivateKey.derive(1, name).public_key(backend) for name in MEMBERS},
     )
+    return crypto.Verifier(roster, backend)
+
+
+def inbound(checks: crypto.Verifier | None = None, **options: object) -> Inbound:
     return Inbound(
         council_id=COUNCIL,
         topics=TOPICS,
-        verifier=EnvelopeVerifier(crypto.Verifier(roster, backend)),
+        verifier=EnvelopeVerifier(checks or signatures()),
         members=frozenset(MEMBERS),
         seats=frozenset(SEATS),
         **options,  # type: ignore[arg-type]
@@ -85,16 +89,27 @@ def test_each_bad_envelope_is_dropped_and_the_rest_of_the_bundle_kept() -> None:
         body='{"kind":"prepare"}', kind="prepare", sender="r1", signature="0" * 128
     )
     outsider = prepare("r9")
-    forged = prepare("r1", seed=99)  # signed by a key that is not r1's
     other_council = prepare("r1", council="other-council")  # in our bundle, their signature
-    payload = bundle(good, unknown, malformed, outsider, forged, other_council)
-    assert edge.accept(TOPICS.broadcast("r2"), payload, now_s=0) == [good]
+    later = request()
+    payload = bundle(good, unknown, malformed, outsider, later, other_council)
+    assert edge.accept(TOPICS.broadcast("r2"), payload, now_s=0) == [good, later]
     assert edge.dropped == {
         "unknown-kind": 1,
         "malformed": 1,
         "not-a-member": 1,
-        "bad-signature": 2,
+        "bad-signature": 1,
     }
+
+
+def test_the_rest_of_a_bundle_after_a_bad_signature_is_dropped_unverified() -> None:
+    checks = signatures()
+    edge = inbound(checks)
+    forged = prepare("r1", seed=99)  # signed by a key that is not r1's
+    rest = [request(timestamp) for timestamp in range(1, 6)]
+    accepted = edge.accept(TOPICS.broadcast("r2"), bundle(prepare("r2"), forged, *rest), now_s=0)
+    assert [e.kind for e in accepted] == ["prepare"]
+    assert edge.dropped == {"bad-signature": 1, "after-bad-signature": 5}
+    assert checks.stats.misses == 2  # the good prepare and the forgery; the rest unchecked
 
 
 def test_a_seat_may_relay_what_others_signed() -> None:
@@ -119,6 +134,16 @@ def test_a_flooding_publisher_is_rate_limited_alone() -> None:
     assert edge.dropped == {"rate-limited": 45}
     assert edge.accept(TOPICS.broadcast("r1"), bundle(prepare()), now_s=0.0), "seats unaffected"
     assert edge.accept(TOPICS.request("secretariat"), flood, now_s=1.0), "tokens refill"
+
+
+def test_a_seat_is_rate_limited_by_the_messages_its_bundles_hold() -> None:
+    edge = inbound(limits=RateLimits(seat_per_s=100, seat_burst=50))
+    big = bundle(*(prepare("r1") for _ in range(30)))
+    assert len(edge.accept(TOPICS.broadcast("r1"), big, now_s=0.0)) == 30
+    # 20 tokens left: another bundle of 30 messages is refused whole, each one counted.
+    assert edge.accept(TOPICS.broadcast("r1"), big, now_s=0.0) == []
+    assert edge.dropped == {"rate-limited": 30}
+    assert len(edge.accept(TOPICS.broadcast("r1"), big, now_s=0.5)) == 30, "tokens refill"
 
 
 def test_presence_events_and_foreign_topics_carry_no_protocol_messages() -> None:
