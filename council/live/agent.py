@@ -18,6 +18,7 @@ import json
 import os
 import random
 import signal
+import ssl
 import sys
 import time
 from collections import deque
@@ -112,7 +113,10 @@ _REFUSED_FOR_GOOD: Final = frozenset({4, 5, 134, 135})
 
 
 def refused_for_good(error: aiomqtt.MqttError) -> bool:
-    """Whether the broker refused this agent's credentials (reconnecting would not help)."""
+    """Whether reconnecting cannot help: the broker refused this agent's credentials, or its
+    certificate did not verify against the URL's TLS settings."""
+    if isinstance(error.__context__, ssl.SSLCertVerificationError):
+        return True  # aiomqtt raises "from None": the TLS error stays as the context
     if not isinstance(error, MqttConnectError):
         return False
     code = error.rc if isinstance(error.rc, int) else getattr(error.rc, "value", None)
@@ -479,9 +483,13 @@ def run_agent(settings: AgentSettings, argv: Sequence[str] = ()) -> int:
     try:
         profiled(settings.seat, lambda: asyncio.run(main()))
     except aiomqtt.MqttError as error:  # only a refusal for good gets out of Agent.run
+        if isinstance(error.__context__, ssl.SSLCertVerificationError):
+            problem = "presented a certificate this agent cannot trust"
+            advice = "check the URL's ca= (or insecure=true for a test broker)"
+        else:
+            problem, advice = "refused this agent", "check its credentials"
         print(
-            f"seat {settings.seat}: the broker at {settings.broker} refused this agent ({error}); "
-            "check its credentials",
+            f"seat {settings.seat}: the broker at {settings.broker} {problem} ({error}); {advice}",
             file=sys.stderr,
         )
         return 2
