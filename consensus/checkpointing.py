@@ -73,10 +73,25 @@ class Checkpointing(ReplicaState):
             certificate = votes.certificate(message.state_digest)
             self.stabilize(message.seq, message.state_digest, certificate)
 
-    def stabilize(self, seq: int, state_digest: str, certificate: tuple[Envelope, ...]) -> None:
-        """Make ``seq`` the stable checkpoint: move the low watermark and collect garbage."""
+    def stabilize(
+        self, seq: int, state_digest: str, certificate: tuple[Envelope, ...], *, wait: bool = True
+    ) -> None:
+        """Make ``seq`` the stable checkpoint: move the low watermark and collect garbage.
+
+        A replica that holds every batch up to ``seq`` but still waits for some of their votes
+        was merely overtaken by the others' checkpoints (relayed votes take two hops, a
+        checkpoint one): it waits a status interval to execute up to ``seq`` itself rather than
+        drop those slots and fetch the state it is about to compute (``wait``)."""
         if seq <= self.stable_seq:
             return
+        if wait and self.last_executed < seq and self._holds_batches_up_to(seq):
+            if self.deferred_stable is None or self.deferred_stable < seq:
+                self.deferred_stable = seq
+                self.set_timer("catch-up", self.config.status_interval_ms)
+            return  # our own checkpoint at seq completes the quorum again when we get there
+        if self.deferred_stable is not None and self.deferred_stable <= seq:
+            self.deferred_stable = None
+            self.timers.pop("catch-up", None)
         self.stable_seq = seq
         self.stable_digest = state_digest
         self.stable_certificate = certificate
@@ -90,6 +105,23 @@ class Checkpointing(ReplicaState):
             else:
                 self.reject("own-checkpoint-differs-from-certificate")
         self.maybe_propose()
+
+    def _holds_batches_up_to(self, seq: int) -> bool:
+        return all(
+            (slot := self.slots.get(s)) is not None and slot.pre_prepare is not None
+            for s in range(self.last_executed + 1, seq + 1)
+        )
+
+    def on_catch_up_timer(self) -> None:
+        """Still short of the checkpoint the others reached: fetch its state after all."""
+        seq, self.deferred_stable = self.deferred_stable, None
+        votes = self.checkpoint_votes.get(seq) if seq is not None else None
+        if seq is None or votes is None or seq <= self.stable_seq:
+            return
+        for digest in votes.by_digest:
+            if votes.count(digest) >= self.quorums.quorum:
+                self.stabilize(seq, digest, votes.certificate(digest), wait=False)
+                return
 
     def _collect_garbage(self, seq: int) -> None:
         self.slots = {s: slot for s, slot in self.slots.items() if s > seq}

@@ -160,6 +160,8 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
                 self.send_status()
         elif timer == "fetch":
             self.on_fetch_timer()
+        elif timer == "catch-up":
+            self.on_catch_up_timer()
         elif timer == "batch":
             self.maybe_propose(waited=True)
 

@@ -99,6 +99,8 @@ class ReplicaState:
         self.snapshots: dict[int, str] = {}
         self.checkpoint_votes: dict[int, Votes] = {}
         self.fetch: StateFetch | None = None
+        # A checkpoint Q replicas reached while this one was still executing up to it.
+        self.deferred_stable: int | None = None
         self.status_round = 0
         # What this replica signed, so that it never signs a conflicting message.
         self.signed: dict[tuple[str, int, int], str] = {}
