@@ -57,7 +57,12 @@ class Equivocate(Behaviour):
     kind: ClassVar[str] = "equivocate"
 
     def rewrite(self, effect: MessageEffect) -> list[Effect]:
-        if not isinstance(effect, Broadcast):
-            return [effect]
         context = self.context
-        return equivocating_sends(effect.envelope, context.signer, context.n, context.replica_id)
+        envelope = effect.envelope
+        if envelope.sender != context.signer.principal:
+            return [effect]  # a relaying primary passing on others' votes: not its to twist
+        own_vote = isinstance(effect, Send) and isinstance(decoded(envelope), Prepare | Commit)
+        if not isinstance(effect, Broadcast) and not own_vote:
+            return [effect]
+        # A vote meant for a relaying primary alone is told to the two halves all the same.
+        return equivocating_sends(envelope, context.signer, context.n, context.replica_id)

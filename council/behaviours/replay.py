@@ -27,12 +27,15 @@ class ReplayHistory:
         self.rng = rng
         self.sent: deque[Envelope] = deque(maxlen=size_max)
 
-    def with_replay(self, effect: Send | Broadcast) -> list[Effect]:
-        """``effect``, then a broadcast of an old message (once there is one)."""
+    def with_replay(self, effect: Send | Broadcast, own: str | None = None) -> list[Effect]:
+        """``effect``, then a broadcast of an old message (once there is one). Only messages
+        signed by ``own`` (when given) are remembered: a primary that relays votes passes on
+        others' messages, and replaying those is not replaying its own."""
         effects: list[Effect] = [effect]
         if self.sent:
             effects.append(Broadcast(self.sent[self.rng.randrange(len(self.sent))]))
-        self.sent.append(effect.envelope)
+        if own is None or effect.envelope.sender == own:
+            self.sent.append(effect.envelope)
         return effects
 
 
@@ -55,5 +58,5 @@ class Replay(Behaviour):
 
     def rewrite(self, effect: MessageEffect) -> list[Effect]:
         if isinstance(effect, Send | Broadcast):
-            return self.history.with_replay(effect)
+            return self.history.with_replay(effect, self.context.signer.principal)
         return [effect]

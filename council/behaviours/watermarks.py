@@ -1,7 +1,7 @@
 """Out-of-watermarks: signed PRE-PREPAREs and PREPAREs for sequence numbers far beyond h + L.
 
-Besides its normal output, the seat sends, with every pre-prepare (as primary) or prepare (as
-backup) it broadcasts, a validly signed copy for a sequence number ``2L`` beyond the highest it
+Besides its normal output, the seat broadcasts, with every pre-prepare (as primary) or prepare
+(as backup) it sends, a validly signed copy for a sequence number ``2L`` beyond the highest it
 has seen. It cannot know a replica's low watermark ``h`` exactly, but ``h`` never exceeds what
 has been ordered, so the copy lands outside every correct replica's window ``h < seq <= h + L``
 and must be refused there rather than held.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from consensus import Broadcast, Effect, Envelope, seal
+from consensus import Broadcast, Effect, Envelope, Respond, seal
 from consensus.messages import Prepare, PrePrepare
 from council.behaviours.base import (
     ALWAYS,
@@ -26,7 +26,7 @@ from council.behaviours.base import (
 
 
 class OutOfWatermarks(Behaviour):
-    """Adds a far-ahead copy of every pre-prepare and prepare it broadcasts in the window."""
+    """Adds a far-ahead copy of every pre-prepare and prepare it sends in the window."""
 
     kind: ClassVar[str] = "out-of-watermarks"
 
@@ -45,7 +45,9 @@ class OutOfWatermarks(Behaviour):
     def rewrite(self, effect: MessageEffect) -> list[Effect]:
         envelope = effect.envelope
         self.highest_seq = max(self.highest_seq, message_seq(envelope))
-        if not isinstance(effect, Broadcast):
+        # Its own votes only (a council that relays votes sends them to the primary alone);
+        # a relaying primary also passes on others' votes, which are not its to copy.
+        if isinstance(effect, Respond) or envelope.sender != self.context.signer.principal:
             return [effect]
         message = decoded(envelope)
         if not isinstance(message, PrePrepare | Prepare):

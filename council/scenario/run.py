@@ -98,7 +98,7 @@ def simulate(
     scenario, council_file = loaded.scenario, loaded.council
     n = council_file.n
     rules = council_file.governance_rules()
-    config = ReplicaConfig(n=n)
+    config = ReplicaConfig(n=n, relay_votes=True)
     plans, crashes, captured = _plans(faulty)
     council = ScenarioCouncil(
         config,

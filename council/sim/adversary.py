@@ -101,7 +101,7 @@ class ByzantineReplica:
                 return [Send(effect.to, tampered_body(envelope))]
             return [Broadcast(tampered_body(envelope))]
         if self.behaviour == "replay":
-            return self._history.with_replay(effect)
+            return self._history.with_replay(effect, self._signer.principal)
         if isinstance(effect, Broadcast):
             return equivocating_sends(envelope, self._signer, self._n, self.id)
         return [effect]
@@ -171,6 +171,15 @@ class SplitBrainCoalition:
                 for vote in votes:
                     self.effects.append(Send(replica_principal(target), vote))
 
+    def relay_within_half(self, vote: Envelope, voter: int) -> None:
+        """A council that relays votes sends them to the primary: pass each correct replica's
+        vote on to its own half only, so neither half learns of the other's batch."""
+        for half in self.halves:
+            if voter in half:
+                for target in half:
+                    if target != voter:
+                        self.effects.append(Send(replica_principal(target), vote))
+
 
 class CoalitionMember:
     """One colluder's node: it hands client requests to the coalition and says nothing itself."""
@@ -180,8 +189,13 @@ class CoalitionMember:
         self.id = replica_id
 
     def receive(self, envelope: Envelope, now_ms: int) -> None:
-        if self.id == self.coalition.primary and isinstance(decode(envelope), Request):
+        if self.id != self.coalition.primary:
+            return
+        message = decode(envelope)
+        if isinstance(message, Request):
             self.coalition.on_request(envelope, now_ms)
+        elif isinstance(message, Prepare | Commit):
+            self.coalition.relay_within_half(envelope, message.replica)
 
     def tick(self, now_ms: int) -> None:
         if self.id == self.coalition.primary:

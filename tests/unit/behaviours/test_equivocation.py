@@ -62,3 +62,18 @@ def test_an_equivocating_backup_votes_two_ways_and_a_replica_shown_both_has_proo
     for envelope in shown:
         link.deliver(envelope, 2)
     assert {(e.kind, e.culprit) for e in link.evidence(2)} == {("equivocation", 1)}
+
+
+def test_in_a_council_that_relays_votes_an_equivocating_backup_still_votes_two_ways() -> None:
+    link = Link(4, relay_votes=True)
+    link.wrap(1, "equivocate")
+    operations = _order(link, 1)
+    assert all(link.executed_ops(i) == operations for i in link.honest)
+    prepares = {
+        effect.to: decode(effect.envelope)
+        for effect in link.effects(1, Send)
+        if effect.envelope.kind == "prepare"
+    }
+    # Meant for the primary alone, the vote reaches every replica, in two versions.
+    assert set(prepares) == {"r0", "r2", "r3"}
+    assert prepares["r0"] == prepares["r2"] != prepares["r3"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from consensus import Broadcast, Envelope, Execute, Send
+from consensus import Broadcast, Envelope, Execute, Send, seal
+from consensus.messages import Commit, Prepare
 from council.behaviours import Censor, motion_category, wrap
 from tests.unit.behaviours.support import Link, ScriptedNode, motion
 
@@ -45,8 +46,12 @@ def test_a_replaying_seat_re_sends_its_own_old_messages_and_nothing_else_changes
 def test_replay_history_is_bounded() -> None:
     link = Link(4)
     inner = ScriptedNode()
-    node = wrap("replay", inner, link.context(1), history_max=2)
-    messages = [link.request("alice", f"m{k}") for k in range(5)]
+    context = link.context(1)
+    node = wrap("replay", inner, context, history_max=2)
+    messages = [
+        seal(context.signer, Prepare(view=0, seq=seq, digest="d" * 64, replica=1))
+        for seq in range(1, 6)
+    ]
     replayed: list[Envelope] = []
     for envelope in messages:
         inner.queued = [Broadcast(envelope)]
@@ -106,3 +111,17 @@ def test_a_censoring_primary_is_replaced_and_the_motion_is_decided_anyway() -> N
     for i in link.honest:
         assert link.replicas[i].view >= 1
         assert link.executed_ops(i) == [motion("M-1", "budget")]
+
+
+def test_a_relaying_primary_replays_only_what_it_signed() -> None:
+    link = Link(4)
+    inner = ScriptedNode()
+    context = link.context(0)
+    node = wrap("replay", inner, context)
+    others_vote = seal(link.context(2).signer, Prepare(view=0, seq=1, digest="d" * 64, replica=2))
+    own = seal(context.signer, Commit(view=0, seq=1, digest="d" * 64, replica=0))
+    for envelope in (others_vote, own, others_vote, others_vote):
+        inner.queued = [Broadcast(envelope)]
+        effects = node.take_effects()
+    replayed = [effect.envelope for effect in effects[1:] if isinstance(effect, Broadcast)]
+    assert replayed == [own], "a relayed vote is not this seat's to replay"
