@@ -4,11 +4,13 @@ fetches it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from consensus import decode
 from consensus.messages import Checkpoint, Commit, PrePrepare
 from council.sim.manual import ManualCluster
 
-CONFIG = {"checkpoint_interval": 2, "watermark_window": 8, "batch_size_max": 1}
+CONFIG: dict[str, Any] = {"checkpoint_interval": 2, "watermark_window": 8, "batch_size_max": 1}
 LATE = 3  # the replica the network holds back
 
 

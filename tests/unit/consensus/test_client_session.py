@@ -69,3 +69,44 @@ def test_one_faulty_reply_cannot_send_the_next_request_to_a_far_view() -> None:
     follow_up = session.submit("next", now_ms=2)
     sends = [e for e in session.take_effects() if getattr(e, "envelope", None) == follow_up]
     assert [getattr(e, "to", None) for e in sends] == ["r1"]  # the primary of view 1 of 7
+
+
+def complete(session: ClientSession, timestamp: int, now_ms: int) -> None:
+    entry = (session.principal, timestamp, "ok")
+    for replica in range(session.quorums.weak):
+        session.on_reply(replica, 0, entry, now_ms)
+    assert timestamp not in session.outstanding
+
+
+def test_the_first_wait_adapts_to_the_councils_latency_and_never_drops_below_the_floor() -> None:
+    council = Council(4)
+    session = ClientSession(council.quorums, council.signer("alice"), retransmit_timeout_ms=2_000)
+    assert session.first_timeout_ms() == 2_000
+    now = 0
+    for timestamp in range(1, 21):  # answered in 3 s (no tick: no retransmission)
+        session.submit(f"op-{timestamp}", now)
+        complete(session, timestamp, now + 3_000)
+        now += 3_000
+    # Smoothed 3 s, its variation decaying towards 0: the wait settles just above 3 s.
+    assert 3_000 < session.first_timeout_ms() < 4_000
+    for timestamp in range(21, 61):  # the council speeds up
+        session.submit(f"op-{timestamp}", now)
+        complete(session, timestamp, now + 100)
+        now += 100
+    assert session.first_timeout_ms() == 2_000  # the floor
+
+
+def test_a_wait_that_ran_out_stays_doubled_until_an_answer_comes_in_time() -> None:
+    council = Council(4)
+    session = ClientSession(council.quorums, council.signer("alice"), retransmit_timeout_ms=2_000)
+    session.submit("slow", now_ms=0)
+    session.tick(now_ms=2_000)  # no answer within 2 s: broadcast, and wait 4 s
+    assert [type(e).__name__ for e in session.take_effects()] == ["Send", "Broadcast"]
+    complete(session, 1, now_ms=3_500)  # answered after the retransmission: no sample (Karn)
+    assert session.latency.smoothed_ms is None
+    assert session.first_timeout_ms() == 4_000  # the next request does not storm at 2 s
+    session.submit("next", now_ms=4_000)
+    session.tick(now_ms=7_000)  # 3 s in: within the doubled wait, nothing is broadcast
+    assert [type(e).__name__ for e in session.take_effects()] == ["Send"]
+    complete(session, 2, now_ms=7_500)  # in time: a sample, and the back-off is over
+    assert session.backed_off_ms == 0 and session.latency.smoothed_ms == 3_500
