@@ -1,0 +1,17 @@
+"""The in-process agent benchmark orders real batches through 33 agent cores."""
+
+from __future__ import annotations
+
+from bench.agent_path import SEATS, measure_agent_path
+
+
+def test_a_council_of_agent_cores_orders_batches_with_relayed_votes() -> None:
+    figures = measure_agent_path(batch=3, instances=2)
+    # Every seat checks the signature of every request in the batch, and of the votes it gets.
+    assert figures.verifications_per_instance >= 3 * SEATS
+    # Relayed votes: deliveries grow with n, not with n² (all-to-all would be about 2n²).
+    assert figures.deliveries_per_instance < 8 * SEATS
+    assert figures.cpu_ms_per_instance > 0
+    shown = figures.as_json(verify_us=40.0)
+    assert 0 < shown["verify_share"] < 1
+    assert shown["batch"] == 3
