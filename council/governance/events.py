@@ -79,6 +79,23 @@ Event = Annotated[
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
 
 
+_EVENT_KEY = '"event":"'
+
+
+def event_kind(text: str) -> str | None:
+    """The ``event`` name of a result text without parsing it (``None`` if it has none).
+
+    Results are canonical JSON, where a quote inside a string is escaped, so the first
+    ``"event":"`` is the key itself. Readers that want only some kinds skip the rest unparsed;
+    what they keep still goes through :func:`parse_event`."""
+    start = text.find(_EVENT_KEY)
+    if start < 0:
+        return None
+    start += len(_EVENT_KEY)
+    end = text.find('"', start)
+    return text[start:end] if end > start else None
+
+
 def parse_event(text: str) -> Event | None:
     """The event a result text encodes, or ``None`` when it is not a governance event."""
     try:

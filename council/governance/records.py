@@ -15,14 +15,14 @@ did not execute, so it records no decision for motions opened before it caught u
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from consensus.effects import Effect, Execute
 from consensus.messages import Commit, Envelope, MalformedMessage, Request, decode
 from council.governance.app import GovernanceRules
-from council.governance.events import BallotCast, Closed, Opened, parse_event
+from council.governance.events import BallotCast, Closed, Opened, event_kind, parse_event
 from council.governance.operations import BallotOp, MotionOp, parse_operation
 from council.governance.tally import Outcome, VotingRule
 
@@ -74,6 +74,10 @@ class _OpenMotion:
     ballots: list[Envelope] = field(default_factory=list)
 
 
+#: The results a decision record is built from.
+_RECORDED_KINDS: Final = frozenset({"opened", "ballot", "closed"})
+
+
 class DecisionRecorder:
     """Turns one agent's ordered ``Execute`` effects into decision records."""
 
@@ -89,6 +93,8 @@ class DecisionRecorder:
             return []
         closed: list[DecisionRecord] = []
         for envelope, result in zip(effect.executed, effect.results, strict=True):
+            if event_kind(result) not in _RECORDED_KINDS:
+                continue  # queries and refusals: most results, and none a record needs
             event = parse_event(result)
             if isinstance(event, Opened):
                 self._opened(event.motion, envelope)

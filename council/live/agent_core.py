@@ -34,7 +34,7 @@ from consensus import (
 from consensus.client import ClientSession, reply_of
 from council.behaviours.base import Node
 from council.governance.app import GovernanceApplication, GovernanceRules
-from council.governance.events import Closed, Opened, StatusReport, parse_event
+from council.governance.events import Closed, Opened, StatusReport, event_kind, parse_event
 from council.governance.operations import ballot_operation
 from council.governance.records import DecisionRecord, DecisionRecorder
 from council.live.storage import AgentStore
@@ -252,6 +252,8 @@ class AgentCore:
             self.stats.decisions += 1
             outbox.decisions.append(record)
         for result in effect.results:
+            if event_kind(result) not in ("opened", "closed", "status"):
+                continue  # ballots, refusals: nothing for this seat to do
             event = parse_event(result)
             if isinstance(event, Opened):
                 self._consider(event.motion, now_ms)
