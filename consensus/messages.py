@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from crypto import Signer
 
@@ -64,9 +65,6 @@ class Envelope(BaseModel):
     kind: Annotated[str, Field(min_length=1, max_length=32)]
     sender: Principal
     signature: Annotated[str, Field(min_length=128, max_length=128)]
-    # Per-object memo of the decoded message and of the verifier that accepted it; read through
-    # ``__pydantic_private__`` directly because pydantic's attribute hook is slow on hot paths.
-    _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def __eq__(self, other: object) -> bool:
         # Equal content is equal envelopes, whatever either has memoised (pydantic's own
@@ -86,13 +84,30 @@ class Envelope(BaseModel):
 
     @property
     def memo(self) -> dict[str, Any]:
-        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        """What this object has worked out about its own bytes: the decoded message, digests,
+        a verifier's verdict. It lives in pydantic's private slot, made on first use: declared
+        as a private attribute, pydantic built one for every envelope it parsed, which was most
+        of the cost of reading a NEW-VIEW's thousands of nested envelopes."""
+        private = self.__pydantic_private__
+        if private is None:
+            private = {"memo": {}}
+            object.__setattr__(self, "__pydantic_private__", private)
+        memo: dict[str, Any] = private["memo"]
         return memo
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Envelope:
+        """A copy that remembers nothing: with ``update`` its bytes differ, and a verdict or a
+        decoded message about the original must not pass for one about the copy."""
+        copied = super().model_copy(update=update, deep=deep)
+        object.__setattr__(copied, "__pydantic_private__", None)
+        return copied
 
     @property
     def wire_size(self) -> int:
         """Bytes this envelope occupies in transit (body, signature, attachment, framing)."""
-        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        memo = self.memo
         size: int | None = memo.get("wire_size")
         if size is None:
             size = len(self.body) + len(self.signature) + len(self.sender) + len(self.kind) + 64
@@ -102,7 +117,7 @@ class Envelope(BaseModel):
 
     def request_digest(self) -> str:
         """Content digest of the signed body (Ed25519 signatures are deterministic)."""
-        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        memo = self.memo
         digest: str | None = memo.get("digest")
         if digest is None:
             digest = hashlib.sha256(self.body.encode()).hexdigest()
@@ -111,7 +126,7 @@ class Envelope(BaseModel):
 
     def attachment_digest(self) -> str:
         """:func:`batch_digest` of the attachment, memoised."""
-        memo: dict[str, Any] = self.__pydantic_private__["_memo"]  # type: ignore[index]
+        memo = self.memo
         digest: str | None = memo.get("attachment_digest")
         if digest is None:
             digest = batch_digest(self.attachment)
@@ -126,7 +141,7 @@ class Envelope(BaseModel):
             body=self.body, kind=self.kind, sender=self.sender, signature=self.signature
         )
         # What is memoised depends only on the signed part, so the two can share it.
-        bare.__pydantic_private__["_memo"] = self.memo  # type: ignore[index]
+        object.__setattr__(bare, "__pydantic_private__", {"memo": self.memo})
         return bare
 
 
@@ -342,7 +357,7 @@ def decode(envelope: Envelope) -> Message:
     The result is memoised on the envelope, so a broadcast is decoded once however many
     replicas receive it in one process.
     """
-    memo: dict[str, Any] = envelope.__pydantic_private__["_memo"]  # type: ignore[index]
+    memo = envelope.memo
     message: Message | None = memo.get("message")
     if message is not None:
         return message

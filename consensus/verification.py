@@ -9,7 +9,7 @@ layer caches by content, so a certificate repeated in many messages is verified 
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from consensus.messages import Envelope, MalformedMessage, Message, decode
 
@@ -34,7 +34,7 @@ class EnvelopeVerifier:
 
     def verify(self, envelope: Envelope) -> bool:
         """True when ``envelope`` carries a valid signature by its sender."""
-        memo: dict[str, Any] = envelope.__pydantic_private__["_memo"]  # type: ignore[index]
+        memo = envelope.memo
         verdict = memo.get("verdict")
         if verdict is not None and verdict[0] is self:
             if not verdict[1]:

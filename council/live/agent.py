@@ -301,6 +301,7 @@ class Agent:
         self.publishes_received = 0
         self.publishes_sent = 0
         self.reconnects = 0
+        self._view_state = (self.core.replica.view, self.core.replica.active)
         self._inbox: deque[tuple[str, bytes]] = deque()
         self._arrival = asyncio.Event()
         self._own_suffix = f"/{self.principal}"
@@ -422,6 +423,7 @@ class Agent:
                     core.receive(envelope, now_ms)
             core.tick(now_ms)
             outbox = core.drain(now_ms)
+            self._log_view_change()
             for topic, payload in outbox.payloads(self.directory.council_id):
                 await client.publish(topic, payload, qos=0)
                 self.publishes_sent += 1
@@ -434,6 +436,21 @@ class Agent:
                 print(status, file=sys.stderr, flush=True)
                 self.write_history()
                 await client.publish(self.topics.event(self.principal), status, qos=0)
+
+    def _log_view_change(self) -> None:
+        """One log line whenever this seat starts a view change or a view becomes active."""
+        replica = self.core.replica
+        now = (replica.view, replica.active)
+        if now == self._view_state:
+            return
+        self._view_state = now
+        view, active = now
+        primary = replica.quorums.primary(view) + 1
+        state = (
+            f"view {view} active (primary seat {primary})" if active else f"changing to view {view}"
+        )
+        stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
+        print(f"{stamp} seat {self.settings.seat}: {state}", file=sys.stderr, flush=True)
 
     def write_history(self) -> None:
         """Save what a scenario report needs; a kill loses at most one status interval."""
@@ -458,6 +475,8 @@ class Agent:
                     "accepted": self.inbound.accepted,
                     "replayed": self.inbound.replayed,
                     "dropped": dict(sorted(self.inbound.dropped.items())),
+                    # Messages that passed the edge but the replica refused, by reason.
+                    "refused": dict(sorted(self.core.replica.rejected.items())),
                     "publishes_received": self.publishes_received,
                     "publishes_sent": self.publishes_sent,
                     "reconnects": self.reconnects,

@@ -78,3 +78,16 @@ def test_a_batch_digest_depends_on_the_order_of_its_requests(council: Council) -
     assert batch_digest((first, second)) == batch_digest((first, second))
     assert batch_digest((first,)) not in (batch_digest((second,)), NULL_DIGEST)
     assert batch_digest(()) == NULL_DIGEST
+
+
+def test_a_copy_with_other_bytes_inherits_no_verdict_and_no_decoded_message(
+    council: Council,
+) -> None:
+    genuine = signed_body(council, prepare_fields())
+    assert council.verifier.verify(genuine) and isinstance(decode(genuine), Prepare)
+    forged = genuine.model_copy(update={"signature": "0" * 128})
+    assert not council.verifier.verify(forged)
+    other = genuine.model_copy(update={"body": genuine.body.replace('"seq":3', '"seq":4')})
+    assert isinstance(message := decode(other), Prepare) and message.seq == 4
+    # A detached copy has the same signed bytes: what was worked out about them still holds.
+    assert genuine.detached().memo is genuine.memo
