@@ -165,20 +165,12 @@ class Replica(NormalCase, Checkpointing, ViewChanging):
         elif timer == "batch":
             self.maybe_propose(waited=True)
 
-    def _view_change_quorum_reached(self) -> bool:
-        """Whether ``Q`` replicas have voted for this view or a later one. Only then may a
-        view change that got no NEW-VIEW time out into the next view (OSDI'99 §4.5.2): a
-        replica cut off from the others, or restarted with a short back-off, must not race
-        ahead alone, or the council ends up spread over views that never meet again."""
-        voted = sum(1 for view, _, _ in self.view_changes.values() if view >= self.view)
-        return voted >= self.quorums.quorum
-
     def _retransmit_view_change(self) -> None:
         """Send our VIEW-CHANGE for this view again (it may have been lost) and wait again."""
         own = self.own_view_changes.get(self.view)
         if own is not None:
             self._record_view_change(own)
-            self.broadcast(own, durable=False)  # persisted when it was first signed
+            self.send_view_change(own, self.view)  # persisted when it was first signed
         self.timers["view"] = self.now_ms + self.view_change_timeout_ms()
 
     def _update_timers(self) -> None:

@@ -68,6 +68,8 @@ class ReplicaState:
         self.new_view_envelope: Envelope | None = None
         self.view_changes: dict[int, tuple[int, Envelope, ViewChangeSummary]] = {}
         self.view_change_attempts = 0
+        # Whether the wait for this view's NEW-VIEW has begun (Q replicas want the view).
+        self.new_view_awaited = False
         self.last_primary_contact_ms = 0
         # When this replica, as primary, last sent what backups count as a sign of life.
         self.last_leader_message_ms = 0
@@ -194,9 +196,10 @@ class ReplicaState:
     def set_timer(self, name: str, delay_ms: int) -> None:
         self.timers[name] = self.now_ms + delay_ms
 
-    def view_change_timeout_ms(self) -> int:
+    def view_change_timeout_ms(self, attempts: int | None = None) -> int:
         """Exponential back-off: each unsuccessful view change doubles the wait."""
-        timeout = self.config.view_change_timeout_ms << min(self.view_change_attempts, 16)
+        attempts = self.view_change_attempts if attempts is None else attempts
+        timeout = self.config.view_change_timeout_ms << min(max(attempts, 0), 16)
         return min(timeout, self.config.view_change_timeout_max_ms)
 
     # -- cross-part hooks (defined by the parts of Replica) -----------------------------------

@@ -11,7 +11,7 @@ neither start nor stall a view change. The new primary sends NEW-VIEW with ``Q``
 
 from __future__ import annotations
 
-from consensus.effects import ViewEntered
+from consensus.effects import Persist, ViewEntered
 from consensus.messages import Envelope, NewView, PrePrepare, Suspect, ViewChange, decode, seal
 from consensus.replica_state import ReplicaState
 from consensus.view_change import (
@@ -50,10 +50,12 @@ class ViewChanging(ReplicaState):
                 view: own for view, own in self.own_view_changes.items() if view > self.view - 2
             }
             self.own_view_changes[new_view] = envelope
-        self.broadcast(envelope)
+        self.effects.append(Persist(envelope))
+        self.send_view_change(envelope, new_view)
         self._record_view_change(envelope)
         self.timers["view"] = self.now_ms + self.view_change_timeout_ms()
         self.view_change_attempts += 1
+        self._await_new_view()
         self._try_new_view()
 
     def suspect_primary(self) -> None:
@@ -76,6 +78,7 @@ class ViewChanging(ReplicaState):
 
     def _move_to_view(self, view: int) -> None:
         self.view = view
+        self.new_view_awaited = False
         self.suspicions = set()
         self.suspect_again_ms = 0
         self.new_view_envelope = None
@@ -87,17 +90,29 @@ class ViewChanging(ReplicaState):
         for name in ("silence", "heartbeat"):
             self.timers.pop(name, None)
 
+    def send_view_change(self, envelope: Envelope, new_view: int) -> None:
+        """Only the new primary gets the batches of our prepared slots: it re-proposes them,
+        and its NEW-VIEW carries them to everyone. The others get the signed message alone,
+        which is all they check — under load the batches were most of a VIEW-CHANGE's bytes,
+        and every replica read every one of them."""
+        primary = self.quorums.primary(new_view)
+        bare = envelope.detached()
+        for replica in range(self.config.n):
+            if replica != self.id:
+                self.send(replica, envelope if replica == primary else bare)
+
     def _record_view_change(self, envelope: Envelope) -> bool:
         message = decode(envelope)
         assert isinstance(message, ViewChange)
         earlier = self.view_changes.get(message.replica)
         if earlier is not None and earlier[0] >= message.new_view:
             return False
+        leads = self.quorums.primary(message.new_view) == self.id
         summary = check_view_change(
-            self.verifier, self.config, envelope, message, require_batches=True
+            self.verifier, self.config, envelope, message, require_batches=leads
         )
         if summary is None:
-            if check_view_change(self.verifier, self.config, envelope, message) is not None:
+            if leads and check_view_change(self.verifier, self.config, envelope, message):
                 # Only the batches were bad, and the attachment is unsigned: not evidence.
                 self.reject("view-change-batches-mismatch")
                 return False
@@ -118,7 +133,29 @@ class ViewChanging(ReplicaState):
         if not self._record_view_change(envelope):
             return
         self._join_higher_view_change()
+        self._await_new_view()
         self._try_new_view()
+
+    def _view_change_quorum_reached(self) -> bool:
+        """Whether ``Q`` replicas have voted for this view or a later one. Only then may a
+        view change that got no NEW-VIEW time out into the next view (OSDI'99 §4.5.2): a
+        replica cut off from the others, or restarted with a short back-off, must not race
+        ahead alone, or the council ends up spread over views that never meet again."""
+        voted = sum(1 for view, _, _ in self.view_changes.values() if view >= self.view)
+        return voted >= self.quorums.quorum
+
+    def _await_new_view(self) -> None:
+        """Once ``Q`` replicas want this view, give its primary a full timeout to send NEW-VIEW
+        (OSDI'99 §4.5.2). Counting from our own VIEW-CHANGE instead would blame the primary for
+        the time the others took to join, and under load, where reading everyone's
+        VIEW-CHANGE takes seconds, replicas would give up on each view just as it came."""
+        if self.active or self.new_view_awaited or not self._view_change_quorum_reached():
+            return
+        self.new_view_awaited = True
+        # The back-off of the view change under way (``attempts`` already counts it).
+        self.timers["view"] = self.now_ms + self.view_change_timeout_ms(
+            self.view_change_attempts - 1
+        )
 
     def _join_higher_view_change(self) -> None:
         """``f + 1`` replicas want views above ours: at least one is correct, so join the

@@ -329,13 +329,24 @@ class Council:
         return [(envelope, message) for _, envelope, message in self.sent_timed(i, kind)]
 
     def sent_timed(self, i: int, kind: type[M]) -> list[tuple[int, Envelope, M]]:
-        """Like :meth:`sent`, with the virtual time at which each was sent."""
+        """Like :meth:`sent`, with the virtual time at which each was sent.
+
+        A signed message sent to several replicas in one step counts once, as the copy with
+        the most attached (a VIEW-CHANGE goes with its batches to the new primary only)."""
         found: list[tuple[int, Envelope, M]] = []
+        seen: dict[tuple[int, str], int] = {}
         for at_ms, effect in zip(self.effect_times_ms[i], self.effects[i], strict=True):
             if isinstance(effect, Broadcast | Send):
                 message = decode(effect.envelope)
-                if isinstance(message, kind):
+                if not isinstance(message, kind):
+                    continue
+                key = (at_ms, effect.envelope.signature)
+                index = seen.get(key)
+                if index is None:
+                    seen[key] = len(found)
                     found.append((at_ms, effect.envelope, message))
+                elif len(effect.envelope.attachment) > len(found[index][1].attachment):
+                    found[index] = (at_ms, effect.envelope, message)
         return found
 
     def evidence(self, i: int) -> list[Evidence]:

@@ -302,3 +302,32 @@ def test_f_plus_1_suspicions_start_the_view_change_and_f_do_not() -> None:
     council.tick(council.config.view_change_timeout_ms)
     council.exchange_suspicions(among=[1, 2], also=[5, 6])
     assert [vc.new_view for _, vc in council.sent(1, ViewChange)] == [1]
+
+
+def test_the_wait_for_new_view_starts_when_a_quorum_wants_the_view() -> None:
+    # Under load the others take most of a timeout to join; the new primary must then still
+    # get a whole timeout, or replicas give up on each view just as its NEW-VIEW comes.
+    council = Council(4, faulty={0})
+    timeout_ms = council.config.view_change_timeout_ms
+    early, late = 3, (1, 2)  # replica 1 leads view 1
+    council.replicas[early].start_view_change(1)
+    council.tick(0)
+    council.tick(timeout_ms * 9 // 10)
+    for i in late:
+        council.replicas[i].start_view_change(1)
+    council.tick(council.now_ms)
+    # Every VIEW-CHANGE arrives; the NEW-VIEW reaches replica 2 but not yet replica 3.
+    held: list[Envelope] = []
+    while council.in_flight:
+        item = council.in_flight.pop(0)
+        targets = [t for t in item.targets if t in council.replicas]
+        if item.envelope.kind == "new-view" and early in targets:
+            held.append(item.envelope)
+            targets.remove(early)
+        council.deliver(item.envelope, targets)
+    assert held and council.replicas[2].active and council.replicas[2].view == 1
+    # Past a timeout since the early replica's own VIEW-CHANGE, not since the quorum formed.
+    council.tick(timeout_ms * 3 // 2)
+    assert council.replicas[early].view == 1, "gave up on view 1 before its primary had time"
+    council.deliver_all(held, early)
+    assert council.replicas[early].active and council.replicas[early].view == 1
