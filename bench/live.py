@@ -23,13 +23,14 @@ import math
 import os
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench.live_bound import UnitCosts, bound
 from bench.live_costs import measure_delivery_costs
-from bench.live_council import bench_council, load_principals, start_agents
+from bench.live_council import BenchCouncil, bench_council, load_principals, start_agents
 from bench.live_run import LoadRun, instance_counts, percentile, run_load
 from council.live.profiling import DIRECTORY_VARIABLE, SEATS_VARIABLE
 
@@ -57,12 +58,13 @@ class LivePlan:
     paced_window_s: float
     cost_messages: int
     paced_cost_messages: int  # 0: skip the delivery cost at an agent's pace
+    failover_window_s: float  # saturated, with the primary killed a third of the way in
 
     @classmethod
     def for_mode(cls, quick: bool) -> LivePlan:
         if quick:
-            return cls(320, 2, 10, 10, 100, 320, 4, 8, 5_000, 0)
-        return cls(320, 2, 15, 30, 100, 320, 5, 20, 20_000, 1_500)
+            return cls(320, 2, 10, 10, 100, 320, 4, 8, 5_000, 0, 24)
+        return cls(320, 2, 15, 30, 100, 320, 5, 20, 20_000, 1_500, 45)
 
 
 async def measure(plan: LivePlan, verify_us: float, sign_us: float, work: Path) -> dict[str, Any]:
@@ -104,6 +106,7 @@ async def measure(plan: LivePlan, verify_us: float, sign_us: float, work: Path) 
             retransmit_ms=LOAD_RETRANSMIT_MS,
         )
         interval = council.directory.replica_config().checkpoint_interval
+        failover = await measure_failover(council, work, principals, plan)
     costs = UnitCosts(qos0.publish_us, qos0.deliver_us, qos0.broker_us, verify_us, sign_us)
     paced_costs = None
     if paced_cost is not None:
@@ -113,12 +116,60 @@ async def measure(plan: LivePlan, verify_us: float, sign_us: float, work: Path) 
         paced_costs = replace(costs, deliver_us=paced_cost.deliver_us)
     results = figures(plan, costs, saturated, paced, interval, paced_costs)
     details = results["live_details"]
+    results["live_failover_silence_s"] = failover["longest_silence_s"]
+    details["failover"] = failover
     details["load_average_at_saturation"] = [round(x, 2) for x in load_average]
     details["agents_start_s"] = round(start_s, 1)
     details["qos0_us"], details["qos1_us"] = qos0.as_json(), qos1.as_json()
     if paced_cost is not None:
         details[f"qos0_at_{AGENT_DELIVERIES_PER_S}_per_s_us"] = paced_cost.as_json()
     return results
+
+
+async def measure_failover(
+    council: BenchCouncil, work: Path, principals: tuple[str, ...], plan: LivePlan
+) -> dict[str, Any]:
+    """Saturate the council, ``kill -9`` its primary a third of the way into the window, and
+    report the longest stretch in which no request completed: detection, the view change and
+    the new primary's first batches. Run last: the killed seat stays down."""
+    views = [
+        status["view"]
+        for entries in council.statuses.by_seat.values()
+        for _, status in entries[-1:]
+    ]
+    view = max((v for v in views if isinstance(v, int)), default=0)
+    seat = view % SEATS + 1
+    warmup_s = 5.0
+    load = asyncio.create_task(
+        run_load(
+            council,
+            work,
+            principals=principals,
+            processes=plan.load_processes,
+            mode="closed",
+            warmup_s=warmup_s,
+            window_s=plan.failover_window_s,
+            retransmit_ms=LOAD_RETRANSMIT_MS,
+        )
+    )
+    await asyncio.sleep(warmup_s + plan.failover_window_s / 3)
+    killed_s = time.monotonic()
+    council.supervisor.kill(seat)
+    run = await load
+    after = [at for at in run.completed_at_s if at > killed_s]
+    return {
+        "killed_seat": seat,
+        "longest_silence_s": round(run.longest_silence_s(killed_s), 2),
+        "completed_per_s_before_kill": round(
+            sum(1 for at in run.completed_at_s if at <= killed_s) / (plan.failover_window_s / 3), 1
+        ),
+        "completed_per_s_in_last_third": round(
+            sum(1 for at in after if at > run.end_s - plan.failover_window_s / 3)
+            / (plan.failover_window_s / 3),
+            1,
+        ),
+        "window_s": plan.failover_window_s,
+    }
 
 
 def saturation_figures(

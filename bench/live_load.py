@@ -81,6 +81,7 @@ class LoadReport:
     behind: int = 0  # open loop: requests that found no idle session when due
     retransmissions: int = 0
     unfinished: int = 0  # open loop: requests still unanswered a while after the load stopped
+    completed_at_s: list[float] = field(default_factory=list)  # monotonic, inside the window
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,7 @@ class Load:
     def record(self, scheduled_s: float, completed_s: float) -> None:
         if self.in_window(completed_s):
             self.report.completed += 1
+            self.report.completed_at_s.append(round(completed_s, 4))
         if self.in_window(scheduled_s):
             self.report.latencies_ms.append(round((completed_s - scheduled_s) * 1000, 2))
 

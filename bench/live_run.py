@@ -9,6 +9,7 @@ counters, from which :func:`instance_counts` derives the operations of one PBFT 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import statistics
 import sys
@@ -31,6 +32,7 @@ class LoadRun:
     window_s: float
     cpu_s: dict[str, float]  # agents, broker, clients: CPU seconds inside the window
     grown: dict[int, tuple[dict[str, int], float]]  # per seat: counter growth, seconds
+    end_s: float = 0.0  # the window's end, on the monotonic clock
 
     @property
     def completed(self) -> int:
@@ -47,6 +49,16 @@ class LoadRun:
     @property
     def first_reply_ms(self) -> list[float]:
         return sorted(latency for report in self.reports for latency in report.first_reply_ms)
+
+    @property
+    def completed_at_s(self) -> list[float]:
+        return sorted(at for report in self.reports for at in report.completed_at_s)
+
+    def longest_silence_s(self, after_s: float) -> float:
+        """The longest stretch between ``after_s`` and the window's end in which no request
+        completed (a council that never recovers shows the whole rest of the window)."""
+        times = [after_s, *(at for at in self.completed_at_s if at > after_s), self.end_s]
+        return max(later - earlier for earlier, later in itertools.pairwise(times))
 
     def total(self, name: str) -> int:
         values: list[int] = [getattr(report, name) for report in self.reports]
@@ -105,7 +117,8 @@ async def run_load(
         output, _ = await child.communicate()
         reports.append(LoadReport(**json.loads(output.decode().strip().splitlines()[-1])))
     # A status published just after the window still describes it; one a period later does not.
-    return LoadRun(reports, window_s, cpu_s, council.statuses.between(start_s, end_s + 1))
+    grown = council.statuses.between(start_s, end_s + 1)
+    return LoadRun(reports, window_s, cpu_s, grown, end_s)
 
 
 def instance_counts(run: LoadRun, n: int, checkpoint_interval: int) -> tuple[InstanceCounts, float]:
