@@ -157,6 +157,8 @@ async def measure_failover(
     council.supervisor.kill(seat)
     run = await load
     after = [at for at in run.completed_at_s if at > killed_s]
+    latest = [entries[-1][1] for entries in council.statuses.by_seat.values() if entries]
+    views_after = sorted({status["view"] for status in latest if isinstance(status["view"], int)})
     return {
         "killed_seat": seat,
         "longest_silence_s": round(run.longest_silence_s(killed_s), 2),
@@ -169,6 +171,7 @@ async def measure_failover(
             1,
         ),
         "window_s": plan.failover_window_s,
+        "views_at_the_end": views_after,
     }
 
 

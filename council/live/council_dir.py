@@ -62,12 +62,15 @@ class CouncilDir:
 
     def replica_config(self) -> ReplicaConfig:
         """Protocol settings of the live council. Timers suit processes that share cores: an
-        agent may be descheduled for a second, which must not look like a silent primary."""
+        agent may be descheduled for a second, which must not look like a silent primary, and
+        under load reading every VIEW-CHANGE and the NEW-VIEW takes seconds, which must not
+        look like a failed view change (at 4 s a saturated council cascaded through views).
+        A dead primary is still noticed within the 5-s silence timeout."""
         return ReplicaConfig(
             n=self.council.n,
             heartbeat_interval_ms=1_000,
             primary_silence_timeout_ms=5_000,
-            view_change_timeout_ms=4_000,
+            view_change_timeout_ms=8_000,
             status_interval_ms=1_000,
             # Votes travel through the primary (ReplicaConfig.relay_votes): over a broker each
             # delivery wakes a process, and all-to-all votes cost 2n² of them per batch against
