@@ -74,3 +74,10 @@ def test_percentiles_use_the_nearest_rank() -> None:
     assert percentile(values, 0.5) == 51.0
     assert percentile(values, 0.99) == 100.0
     assert percentile([], 0.5) != percentile([], 0.5)  # nan
+
+
+def test_the_longest_silence_after_a_kill_counts_up_to_the_windows_end() -> None:
+    report = LoadReport(completed=4, completed_at_s=[9.0, 10.5, 18.0, 19.0])
+    run = LoadRun([report], window_s=20, cpu_s={}, grown={}, end_s=20.0)
+    assert run.longest_silence_s(after_s=10.0) == pytest.approx(7.5)  # 10.5 → 18.0
+    assert run.longest_silence_s(after_s=19.5) == pytest.approx(0.5)  # nothing after: to the end
