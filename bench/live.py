@@ -83,28 +83,9 @@ async def measure(plan: LivePlan, verify_us: float, sign_us: float, work: Path) 
                 rate_per_s=AGENT_DELIVERIES_PER_S,
             )
         start_s = await start_agents(council)
-        saturated = await run_load(
-            council,
-            work,
-            principals=principals,
-            processes=plan.load_processes,
-            mode="closed",
-            warmup_s=plan.warmup_s,
-            window_s=plan.window_s,
-            retransmit_ms=LOAD_RETRANSMIT_MS,
-        )
+        saturated = await saturate(council, work, principals, plan)
         load_average = os.getloadavg()
-        paced = await run_load(
-            council,
-            work,
-            principals=principals[: plan.paced_sessions],
-            processes=plan.load_processes,
-            mode="open",
-            warmup_s=plan.paced_warmup_s,
-            window_s=plan.paced_window_s,
-            rate_per_s=plan.offered_per_s,
-            retransmit_ms=LOAD_RETRANSMIT_MS,
-        )
+        paced = await offer_paced(council, work, principals, plan)
         interval = council.directory.replica_config().checkpoint_interval
         failover = await measure_failover(council, work, principals, plan)
     costs = UnitCosts(qos0.publish_us, qos0.deliver_us, qos0.broker_us, verify_us, sign_us)
@@ -126,6 +107,44 @@ async def measure(plan: LivePlan, verify_us: float, sign_us: float, work: Path) 
     return results
 
 
+async def saturate(
+    council: BenchCouncil,
+    work: Path,
+    principals: tuple[str, ...],
+    plan: LivePlan,
+    warmup_s: float | None = None,
+    window_s: float | None = None,
+) -> LoadRun:
+    """Closed loop: every session keeps one request outstanding."""
+    return await run_load(
+        council,
+        work,
+        principals=principals,
+        processes=plan.load_processes,
+        mode="closed",
+        warmup_s=plan.warmup_s if warmup_s is None else warmup_s,
+        window_s=plan.window_s if window_s is None else window_s,
+        retransmit_ms=LOAD_RETRANSMIT_MS,
+    )
+
+
+async def offer_paced(
+    council: BenchCouncil, work: Path, principals: tuple[str, ...], plan: LivePlan
+) -> LoadRun:
+    """Open loop: ``plan.offered_per_s`` requests a second, handed to idle sessions."""
+    return await run_load(
+        council,
+        work,
+        principals=principals[: plan.paced_sessions],
+        processes=plan.load_processes,
+        mode="open",
+        warmup_s=plan.paced_warmup_s,
+        window_s=plan.paced_window_s,
+        rate_per_s=plan.offered_per_s,
+        retransmit_ms=LOAD_RETRANSMIT_MS,
+    )
+
+
 async def measure_failover(
     council: BenchCouncil, work: Path, principals: tuple[str, ...], plan: LivePlan
 ) -> dict[str, Any]:
@@ -140,18 +159,8 @@ async def measure_failover(
     view = max((v for v in views if isinstance(v, int)), default=0)
     seat = view % SEATS + 1
     warmup_s = 5.0
-    load = asyncio.create_task(
-        run_load(
-            council,
-            work,
-            principals=principals,
-            processes=plan.load_processes,
-            mode="closed",
-            warmup_s=warmup_s,
-            window_s=plan.failover_window_s,
-            retransmit_ms=LOAD_RETRANSMIT_MS,
-        )
-    )
+    window_s = plan.failover_window_s
+    load = asyncio.create_task(saturate(council, work, principals, plan, warmup_s, window_s))
     await asyncio.sleep(warmup_s + plan.failover_window_s / 3)
     killed_s = time.monotonic()
     council.supervisor.kill(seat)
@@ -293,27 +302,9 @@ async def compare(
                 mqtt = (qos0.publish_us, qos0.deliver_us, qos0.broker_us)
                 costs = UnitCosts(*mqtt, verify_us, sign_us)
             await start_agents(council)
-            run = await run_load(
-                council,
-                root,
-                principals=load_principals(plan.sessions),
-                processes=plan.load_processes,
-                mode="closed",
-                warmup_s=plan.warmup_s,
-                window_s=plan.window_s,
-                retransmit_ms=LOAD_RETRANSMIT_MS,
-            )
-            paced = await run_load(
-                council,
-                root,
-                principals=load_principals(plan.paced_sessions),
-                processes=plan.load_processes,
-                mode="open",
-                warmup_s=plan.paced_warmup_s,
-                window_s=plan.paced_window_s,
-                rate_per_s=plan.offered_per_s,
-                retransmit_ms=LOAD_RETRANSMIT_MS,
-            )
+            principals = load_principals(plan.sessions)
+            run = await saturate(council, root, principals, plan)
+            paced = await offer_paced(council, root, principals, plan)
             interval = council.directory.replica_config().checkpoint_interval
         figures = saturation_figures(run, costs, interval)
         figures["commit_latency_ms_p50"] = finite(percentile(paced.latencies_ms, 0.50))

@@ -112,11 +112,17 @@ def read_in_bursts(client: aiomqtt.Client) -> None:
 _REFUSED_FOR_GOOD: Final = frozenset({4, 5, 134, 135})
 
 
+def untrusted_broker(error: aiomqtt.MqttError) -> bool:
+    """Whether the broker's certificate failed verification (aiomqtt raises "from None": the
+    TLS error stays as the context)."""
+    return isinstance(error.__context__, ssl.SSLCertVerificationError)
+
+
 def refused_for_good(error: aiomqtt.MqttError) -> bool:
     """Whether reconnecting cannot help: the broker refused this agent's credentials, or its
     certificate did not verify against the URL's TLS settings."""
-    if isinstance(error.__context__, ssl.SSLCertVerificationError):
-        return True  # aiomqtt raises "from None": the TLS error stays as the context
+    if untrusted_broker(error):
+        return True
     if not isinstance(error, MqttConnectError):
         return False
     code = error.rc if isinstance(error.rc, int) else getattr(error.rc, "value", None)
@@ -502,7 +508,7 @@ def run_agent(settings: AgentSettings, argv: Sequence[str] = ()) -> int:
     try:
         profiled(settings.seat, lambda: asyncio.run(main()))
     except aiomqtt.MqttError as error:  # only a refusal for good gets out of Agent.run
-        if isinstance(error.__context__, ssl.SSLCertVerificationError):
+        if untrusted_broker(error):
             problem = "presented a certificate this agent cannot trust"
             advice = "check the URL's ca= (or insecure=true for a test broker)"
         else:
