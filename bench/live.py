@@ -12,7 +12,9 @@
 figures are not the benchmark's). ``--compare-replies`` and ``--compare-relay`` measure
 saturation and latency twice in one run: first with the agents as they were before a change
 (batch replies sent to each client on its own topic, as before ``results/``; votes broadcast to
-every seat, as before the primary relayed them), then as the runtime is.
+every seat, as before the primary relayed them), then as the runtime is. ``--compare-runtime``
+does the same for :mod:`council.live.runtime` (asyncio's loop and the default collector, then
+uvloop and the tuned collector).
 """
 
 from __future__ import annotations
@@ -266,8 +268,9 @@ def figures(
     }
 
 
-#: ``--compare-replies`` and ``--compare-relay``: the runtime before a change (an agent module
-#: that undoes it), then as it is, each on a council of its own, in one run.
+#: ``--compare-replies``, ``--compare-relay`` and ``--compare-runtime``: the runtime before a
+#: change (an agent module that undoes it), then as it is, each on a council of its own, in one
+#: run.
 COMPARISONS = {
     "--compare-replies": (
         ("per_client_replies", "bench.per_client_replies"),
@@ -276,6 +279,10 @@ COMPARISONS = {
     "--compare-relay": (
         ("all_to_all_votes", "bench.all_to_all_votes"),
         ("relayed_votes", "council"),
+    ),
+    "--compare-runtime": (
+        ("stock_runtime", "bench.stock_runtime"),
+        ("tuned_runtime", "council"),
     ),
 }
 

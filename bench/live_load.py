@@ -38,6 +38,7 @@ from consensus import Broadcast, EnvelopeVerifier, Reply, Send, replica_principa
 from consensus.client import ClientSession
 from consensus.messages import ReplyEntry
 from council.governance.operations import query_operation
+from council.live import runtime
 from council.live.connection import BrokerUrl
 from council.live.council_dir import CouncilDir
 from council.live.credentials import Credentials
@@ -319,12 +320,13 @@ def main() -> None:
 
     async def run() -> LoadReport:
         load = Load(settings)
+        runtime.settle_heap()
         try:
             return await load.run()
         finally:
             await asyncio.gather(*(session.close() for session in load.sessions))
 
-    print(json.dumps(asdict(asyncio.run(run()))), flush=True)
+    print(json.dumps(asdict(runtime.run(run()))), flush=True)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from consensus.client import ClientSession
 from council.behaviours import ALWAYS, KINDS, BehaviourContext, parameters, wrap
 from council.behaviours.base import Node, replica_of
 from council.governance.app import GovernanceApplication
+from council.live import runtime
 from council.live.agent_core import AgentCore, AgentHistory, BallotPolicy
 from council.live.connection import BrokerUrl, presence_will
 from council.live.council_dir import CouncilDir
@@ -497,16 +498,19 @@ def run_agent(settings: AgentSettings, argv: Sequence[str] = ()) -> int:
 
     async def main() -> None:
         agent = Agent(settings)
+        runtime.settle_heap()  # the store is open and the state recovered: start-up is over
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, agent.stop.set)
         print(
-            f"seat {settings.seat} ({agent.principal}) joining {settings.broker}", file=sys.stderr
+            f"seat {settings.seat} ({agent.principal}) joining {settings.broker}"
+            f" on {runtime.loop_name(loop)}",
+            file=sys.stderr,
         )
         await agent.run()
 
     try:
-        profiled(settings.seat, lambda: asyncio.run(main()))
+        profiled(settings.seat, lambda: runtime.run(main()))
     except aiomqtt.MqttError as error:  # only a refusal for good gets out of Agent.run
         if untrusted_broker(error):
             problem = "presented a certificate this agent cannot trust"

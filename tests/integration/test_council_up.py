@@ -208,7 +208,9 @@ def test_up_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     recorded: dict[str, int] = dict.fromkeys(motions, 0)
     for seat in range(1, SEATS + 1):
         log = directory.agent_dir(seat) / "agent.log"
-        assert f"seat {seat} (r{seat - 1}) joining" in log.read_text(), seat
+        joined = re.search(rf"seat {seat} \(r{seat - 1}\) joining \S+ on (\w+)", log.read_text())
+        assert joined is not None, seat
+        assert joined[1] == "uvloop", f"seat {seat} runs on {joined[1]}, not the pinned uvloop"
         with AgentStore.open(directory.agent_dir(seat) / "agent.sqlite3") as store:
             records = dict(store.decisions())
         for motion_id in motions:
