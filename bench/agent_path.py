@@ -15,6 +15,7 @@ and talking to the broker::
 from __future__ import annotations
 
 import cProfile
+import gc
 import json
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from consensus import EnvelopeVerifier, Send, replica_principal
 from consensus.client import ClientSession, reply_of
 from council.commands.init import write_council
 from council.governance.operations import query_operation
+from council.live import runtime
 from council.live.agent import AgentSettings, open_core
 from council.live.agent_core import AgentCore, Outbox
 from council.live.connection import BrokerUrl
@@ -181,6 +183,19 @@ class InProcessCouncil:
             self.agent_cpu_s += time.process_time() - started
 
 
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """The collector as an agent process tunes it once started (:func:`runtime.settle_heap`),
+    then as it was: the caller may be a test run."""
+    thresholds = gc.get_threshold()
+    runtime.settle_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
 def measure_agent_path(
     batch: int = 120, instances: int = 8, profile: Path | None = None
 ) -> AgentPathFigures:
@@ -191,13 +206,14 @@ def measure_agent_path(
         council.agent_cpu_s, council.deliveries, council.publishes = 0.0, 0, 0
         verified_before = council.verifications()
         profiler = cProfile.Profile(time.process_time) if profile is not None else None
-        if profiler is not None:
-            profiler.enable()
-        for _ in range(instances):
-            council.order_one_batch()
-        if profiler is not None and profile is not None:
-            profiler.disable()
-            profiler.dump_stats(profile)
+        with settled_heap():
+            if profiler is not None:
+                profiler.enable()
+            for _ in range(instances):
+                council.order_one_batch()
+            if profiler is not None and profile is not None:
+                profiler.disable()
+                profiler.dump_stats(profile)
         return AgentPathFigures(
             batch=batch,
             instances=instances,
