@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from bench.agent_path import measure_agent_path
+from bench.agent_path import measure_agent_path, measure_marginal
 from bench.crypto_bench import measure_crypto
 from bench.live import measure_live
 from bench.sim_bench import measure_simulator
@@ -27,7 +27,12 @@ def main() -> None:
     sign_us = 1e6 / crypto["sign_per_s"]["pynacl"]  # type: ignore[index]
     # The agents' own work per instance, without MQTT: the other side of the live figures.
     agent_path = measure_agent_path(batch=120, instances=3 if quick else 8)
-    results["agent_path"] = agent_path.as_json(verify_us)
+    # What larger batches cannot spread thinner: the agents' CPU for one more request.
+    marginal = measure_marginal(instances=2 if quick else 6)
+    results["agent_path"] = {
+        **agent_path.as_json(verify_us),
+        "marginal": marginal.as_json(verify_us),
+    }
     results.update(measure_live(quick, verify_us, sign_us))
     text = json.dumps(results, indent=2, sort_keys=True)
     RESULTS.write_text(text + "\n")

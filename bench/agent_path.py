@@ -7,9 +7,11 @@ at a time. CPU time is counted around the agents only, so the figure is what an 
 the agents' Python and crypto — the part of ``live_ratio_to_bound``'s gap that is not waking up
 and talking to the broker::
 
-    python -m bench.agent_path [--batch 120] [--instances 8] [--profile FILE]
+    python -m bench.agent_path [--batch 120] [--instances 8] [--profile FILE] [--marginal]
 
-``--profile`` writes a cProfile (CPU time) of the measured instances.
+``--profile`` writes a cProfile (CPU time) of the measured instances. ``--marginal`` adds what
+one more request per batch costs (:func:`measure_marginal`): the part of an instance that
+larger batches cannot spread thinner.
 """
 
 from __future__ import annotations
@@ -224,6 +226,43 @@ def measure_agent_path(
         )
 
 
+@dataclass(frozen=True)
+class MarginalRequest:
+    """What one more request per batch costs the agents: the slope of CPU and verifications
+    between two batch sizes, so the costs of the instance itself (votes, checkpoints, waking
+    up) drop out."""
+
+    batches: tuple[int, int]
+    cpu_ms: float  # per request, over every seat
+    verifications: float  # per request, over every seat
+
+    def as_json(self, verify_us: float) -> dict[str, Any]:
+        """With the share of a request's CPU its verifications take at ``verify_us`` each: the
+        ratio to the bound that batching alone could approach, since the bound of a large
+        batch is nearly all request verifications."""
+        verify_ms = self.verifications * verify_us / 1000
+        return {
+            "batches": list(self.batches),
+            "cpu_ms_per_request": round(self.cpu_ms, 3),
+            "verifications_per_request": round(self.verifications, 1),
+            "verify_ms_per_request": round(verify_ms, 3),
+            "verify_share": round(verify_ms / self.cpu_ms, 3),
+        }
+
+
+def measure_marginal(small: int = 60, large: int = 240, instances: int = 8) -> MarginalRequest:
+    """The agents' cost per request from two runs of :func:`measure_agent_path`."""
+    if not 0 < small < large:
+        raise ValueError(f"need 0 < small < large batches, not {small} and {large}")
+    few, many = measure_agent_path(small, instances), measure_agent_path(large, instances)
+    extra = large - small
+    return MarginalRequest(
+        batches=(small, large),
+        cpu_ms=(many.cpu_ms_per_instance - few.cpu_ms_per_instance) / extra,
+        verifications=(many.verifications_per_instance - few.verifications_per_instance) / extra,
+    )
+
+
 def _option(arguments: list[str], name: str, default: str) -> str:
     return arguments[arguments.index(name) + 1] if name in arguments else default
 
@@ -238,7 +277,10 @@ def main() -> None:
     crypto_figures: dict[str, Any] = measure_crypto(repeats=3)
     verify_us = 1e6 / crypto_figures["verify_per_s"]["pynacl"]
     figures = measure_agent_path(batch, instances, Path(profile) if profile else None)
-    print(json.dumps(figures.as_json(verify_us), indent=2, sort_keys=True))
+    shown: dict[str, Any] = dict(figures.as_json(verify_us))
+    if "--marginal" in arguments:
+        shown["marginal"] = measure_marginal(instances=instances).as_json(verify_us)
+    print(json.dumps(shown, indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":

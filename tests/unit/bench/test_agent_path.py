@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench.agent_path import SEATS, measure_agent_path
+import pytest
+
+from bench.agent_path import SEATS, measure_agent_path, measure_marginal
 
 
 def test_a_council_of_agent_cores_orders_batches_with_relayed_votes() -> None:
@@ -15,3 +17,18 @@ def test_a_council_of_agent_cores_orders_batches_with_relayed_votes() -> None:
     shown = figures.as_json(verify_us=40.0)
     assert 0 < shown["verify_share"] < 1
     assert shown["batch"] == 3
+
+
+def test_one_more_request_costs_each_seat_a_verification_and_some_cpu() -> None:
+    marginal = measure_marginal(small=2, large=6, instances=1)
+    # Every seat checks every request's signature once, whatever the batch size.
+    assert marginal.verifications == pytest.approx(SEATS, abs=1)
+    assert marginal.cpu_ms > 0
+    shown = marginal.as_json(verify_us=40.0)
+    assert shown["batches"] == [2, 6]
+    assert 0 < shown["verify_share"] < 1
+
+
+def test_the_marginal_cost_needs_two_batch_sizes_in_order() -> None:
+    with pytest.raises(ValueError, match="0 < small < large"):
+        measure_marginal(small=6, large=6)
