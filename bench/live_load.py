@@ -313,8 +313,18 @@ class Load:
         self.report.verifications = self.replies.signatures.stats.misses - verifications
 
 
+def report_path(settings_path: Path) -> Path:
+    """Where the client process started with ``settings_path`` leaves its report.
+
+    A file, not stdout: a report runs to hundreds of kilobytes, and with ``PYTHONUNBUFFERED``
+    set, ``print`` makes a single ``write`` after uvloop has run, which a pipe may take only
+    part of — the rest was lost without an error."""
+    return settings_path.with_suffix(".report.json")
+
+
 def main() -> None:
-    document = json.loads(Path(sys.argv[1]).read_text())
+    settings_path = Path(sys.argv[1])
+    document = json.loads(settings_path.read_text())
     document["principals"] = tuple(document["principals"])
     settings = LoadSettings(**document)
 
@@ -326,7 +336,10 @@ def main() -> None:
         finally:
             await asyncio.gather(*(session.close() for session in load.sessions))
 
-    print(json.dumps(asdict(runtime.run(run()))), flush=True)
+    report = runtime.run(run())
+    written = report_path(settings_path).with_suffix(".partial")
+    written.write_text(json.dumps(asdict(report)))
+    written.replace(report_path(settings_path))  # whole or absent, never a part
 
 
 if __name__ == "__main__":

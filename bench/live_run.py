@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.live_bound import InstanceCounts, signatures_per_instance
 from bench.live_costs import process_cpu_s
 from bench.live_council import BenchCouncil
-from bench.live_load import RETRANSMIT_MS, LoadReport, LoadSettings
+from bench.live_load import RETRANSMIT_MS, LoadReport, LoadSettings, report_path
 
 #: After the window, how long the clients keep their load on before they stop.
 TAIL_S = 0.5
@@ -97,13 +97,11 @@ async def run_load(
         path = work / f"load-{mode}-{index}.json"
         path.write_text(json.dumps(asdict(settings)))
         command = (sys.executable, "-m", "bench.live_load", str(path))
-        children.append(
-            await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
-        )
+        children.append((path, await asyncio.create_subprocess_exec(*command)))
     groups = {
         "agents": council.agent_pids(),
         "broker": [council.broker.pid or 0],
-        "clients": [child.pid for child in children],
+        "clients": [child.pid for _, child in children],
     }
     await asyncio.sleep(max(0.0, start_s - time.monotonic()))
     before = {name: sum(map(process_cpu_s, pids)) for name, pids in groups.items()}
@@ -113,9 +111,12 @@ async def run_load(
         for name, pids in groups.items()
     }
     reports = []
-    for child in children:
-        output, _ = await child.communicate()
-        reports.append(LoadReport(**json.loads(output.decode().strip().splitlines()[-1])))
+    for path, child in children:
+        code = await child.wait()
+        report = report_path(path)
+        if code != 0 or not report.is_file():
+            raise RuntimeError(f"load client {path.name} exited with code {code} and no report")
+        reports.append(LoadReport(**json.loads(report.read_text())))
     # A status published just after the window still describes it; one a period later does not.
     grown = council.statuses.between(start_s, end_s + 1)
     return LoadRun(reports, window_s, cpu_s, grown, end_s)
