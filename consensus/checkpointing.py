@@ -265,13 +265,16 @@ class Checkpointing(ReplicaState):
         peer = message.replica
         if message.view > self.view or (message.view == self.view and not message.active):
             own = self.own_view_changes.get(message.view)
-            if own is not None:
-                self.send(peer, own)  # retransmit the view change the peer is collecting
+            if own is not None and self.may_resend("view-change", message.view, peer):
+                # Retransmit the view change the peer is collecting; as at first, only the new
+                # primary needs the batches.
+                leads = self.quorums.primary(message.view) == peer
+                self.send(peer, own if leads else own.detached())
         if not self.active:
             return
         behind_view = message.view < self.view or not message.active
-        if behind_view and self.new_view_envelope is not None and message.view <= self.view:
-            self.send(peer, self.new_view_envelope)
+        if behind_view and message.view <= self.view:
+            self.resend_new_view(peer)
         if message.last_executed < self.stable_seq and self.stable_certificate:
             for checkpoint in self.stable_certificate:
                 self.send(peer, checkpoint)

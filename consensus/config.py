@@ -34,6 +34,9 @@ class ReplicaConfig:
     heartbeat_interval_ms: int = 250
     primary_silence_timeout_ms: int = 1_500
     status_interval_ms: int = 300
+    # The least time between two copies of one VIEW-CHANGE or NEW-VIEW to one peer
+    # (ReplicaState.may_resend): a peer that lags asks again every status interval.
+    view_message_resend_ms: int = 300
     retransmit_seq_max: int = 8
     relay_votes: bool = False
 
@@ -47,6 +50,8 @@ class ReplicaConfig:
             raise ValueError("watermark_window must be a multiple of checkpoint_interval")
         if self.batch_size_max < 1 or self.in_flight_max < 1:
             raise ValueError("batch_size_max and in_flight_max must be >= 1")
+        if self.view_message_resend_ms < 0:
+            raise ValueError("view_message_resend_ms must be >= 0")
         if self.primary_silence_timeout_ms <= self.heartbeat_interval_ms:
             raise ValueError("primary_silence_timeout_ms must exceed heartbeat_interval_ms")
 

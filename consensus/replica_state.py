@@ -66,6 +66,10 @@ class ReplicaState:
         self.view = 0
         self.active = True
         self.new_view_envelope: Envelope | None = None
+        # When this view became active here, and when this replica last sent each peer its
+        # VIEW-CHANGE or the NEW-VIEW, by (kind, view, peer): see ``may_resend``.
+        self.view_entered_ms = 0
+        self.view_messages_sent_ms: dict[tuple[str, int, int], int] = {}
         self.view_changes: dict[int, tuple[int, Envelope, ViewChangeSummary]] = {}
         self.view_change_attempts = 0
         # Whether the wait for this view's NEW-VIEW has begun (Q replicas want the view).
@@ -160,6 +164,40 @@ class ReplicaState:
 
     def send(self, replica: int, envelope: Envelope) -> None:
         self.effects.append(Send(replica_principal(replica), envelope))
+
+    def may_resend(self, kind: str, view: int, peer: int) -> bool:
+        """Whether to send ``peer`` this replica's ``kind`` message of ``view`` again now, and
+        if so, note that it is sent.
+
+        A VIEW-CHANGE or NEW-VIEW carries certificates, megabytes of them under load, and a
+        peer still working through its backlog keeps asking (STATUS) for one that is already
+        on its way. Answering every ask — ``f + 1`` responders a round — once flooded the
+        broker with copies that every lagging peer then had to read, and the view never
+        settled. So one copy per ``view_message_resend_ms``, counting the first sending."""
+        key = (kind, view, peer)
+        last_ms = self.view_messages_sent_ms.get(key)
+        if last_ms is not None and self.now_ms - last_ms < self.config.view_message_resend_ms:
+            return False
+        self.view_messages_sent_ms[key] = self.now_ms
+        return True
+
+    def note_sent_to_all(self, kind: str, view: int) -> None:
+        """``kind`` of ``view`` just went to every peer (see ``may_resend``)."""
+        for peer in range(self.config.n):
+            self.view_messages_sent_ms[(kind, view, peer)] = self.now_ms
+
+    def resend_new_view(self, peer: int) -> None:
+        """Send this view's NEW-VIEW to ``peer``, which seems to lack it. The view's primary
+        does; the other replicas join in only once the view has been active for a view-change
+        timeout, in case the primary withholds it from some."""
+        if self.new_view_envelope is None or not self.active:
+            return
+        if not self.is_primary and (
+            self.now_ms - self.view_entered_ms < self.config.view_change_timeout_ms
+        ):
+            return
+        if self.may_resend("new-view", self.view, peer):
+            self.send(peer, self.new_view_envelope)
 
     def evidence(self, kind: str, culprit: int, proof: tuple[Envelope, ...]) -> None:
         """Report provable misbehaviour once per (kind, culprit, proof)."""

@@ -100,6 +100,7 @@ class ViewChanging(ReplicaState):
         for replica in range(self.config.n):
             if replica != self.id:
                 self.send(replica, envelope if replica == primary else bare)
+        self.note_sent_to_all("view-change", new_view)
 
     def _record_view_change(self, envelope: Envelope) -> bool:
         message = decode(envelope)
@@ -127,8 +128,8 @@ class ViewChanging(ReplicaState):
             return
         if message.new_view < self.view or (message.new_view == self.view and self.active):
             # The sender is behind: the primary shows it how this view began.
-            if self.active and self.is_primary and self.new_view_envelope is not None:
-                self.send(message.replica, self.new_view_envelope)
+            if self.is_primary:
+                self.resend_new_view(message.replica)
             return
         if not self._record_view_change(envelope):
             return
@@ -198,6 +199,7 @@ class ViewChanging(ReplicaState):
         )
         self.broadcast(new_view)
         self._enter_view(plan, pre_prepares, new_view)
+        self.note_sent_to_all("new-view", self.view)
 
     def on_new_view(self, envelope: Envelope, message: NewView) -> None:
         if message.view < self.view or (message.view == self.view and self.active):
@@ -224,6 +226,10 @@ class ViewChanging(ReplicaState):
             self._move_to_view(plan.view)
         self.active = True
         self.new_view_envelope = new_view
+        self.view_entered_ms = self.now_ms
+        self.view_messages_sent_ms = {
+            key: at for key, at in self.view_messages_sent_ms.items() if key[1] >= self.view
+        }
         self.view_changes = {r: v for r, v in self.view_changes.items() if v[0] > self.view}
         self.timers.pop("view", None)
         self.last_primary_contact_ms = self.last_progress_ms = self.now_ms

@@ -72,6 +72,9 @@ class CouncilDir:
             primary_silence_timeout_ms=5_000,
             view_change_timeout_ms=8_000,
             status_interval_ms=1_000,
+            # Under load a NEW-VIEW is megabytes and an agent takes seconds to read one: a copy
+            # already on its way gets that long before another follows.
+            view_message_resend_ms=10_000,
             # Votes travel through the primary (ReplicaConfig.relay_votes): over a broker each
             # delivery wakes a process, and all-to-all votes cost 2n² of them per batch against
             # 4n relayed (docs/performance.md).

@@ -8,11 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
-from consensus import NULL_DIGEST, Envelope
+from consensus import NULL_DIGEST, Envelope, Send, replica_principal
 from consensus.messages import (
     Heartbeat,
     Prepare,
     PrePrepare,
+    Status,
     Suspect,
     ViewChange,
     batch_digest,
@@ -331,3 +332,92 @@ def test_the_wait_for_new_view_starts_when_a_quorum_wants_the_view() -> None:
     assert council.replicas[early].view == 1, "gave up on view 1 before its primary had time"
     council.deliver_all(held, early)
     assert council.replicas[early].active and council.replicas[early].view == 1
+
+
+# -- resending view-change messages --------------------------------------------------------------
+
+
+def _copies_to(council: Council, sender: int, kind: str, peer: int) -> list[Envelope]:
+    """What ``sender`` sent ``peer`` alone (not broadcast) of ``kind``."""
+    return [
+        effect.envelope
+        for effect in council.effects[sender]
+        if isinstance(effect, Send)
+        and effect.to == replica_principal(peer)
+        and effect.envelope.kind == kind
+    ]
+
+
+def _asks(council: Council, peer: int, view: int, status_round: int, to: list[int]) -> None:
+    """``peer`` says (STATUS) it is in ``view`` but not active there: it lacks the NEW-VIEW."""
+    status = Status(
+        view=view, replica=peer, active=False, last_executed=0, stable_seq=0, round=status_round
+    )
+    council.deliver(council.sign(peer, status), to=to)
+
+
+def test_a_lagging_peer_gets_the_new_view_once_per_interval_and_from_the_primary_first() -> None:
+    # Under load a NEW-VIEW is megabytes, and a replica still reading its backlog asks for it
+    # every status interval. Answering each ask — f + 1 responders a round — once flooded the
+    # broker with copies every lagging replica then read, and the view never settled.
+    resend_ms = 2_000
+    council = Council(4, faulty={0}, view_message_resend_ms=resend_ms)
+    timeout_ms = council.config.view_change_timeout_ms
+    for i in (1, 2, 3):
+        council.replicas[i].start_view_change(1)
+    council.tick(0)
+    lagging = 3
+    while council.in_flight:  # everything arrives, except the NEW-VIEW at the lagging replica
+        item = council.in_flight.pop(0)
+        targets = [t for t in item.targets if t in council.replicas]
+        if item.envelope.kind == "new-view":
+            targets = [t for t in targets if t != lagging]
+        council.deliver(item.envelope, targets)
+    assert council.replicas[1].active and council.replicas[2].active
+    assert not council.replicas[lagging].active
+    # Rounds 0 and 1 of the lagging replica's STATUS reach both responders of each round.
+    _asks(council, lagging, 1, status_round=0, to=[1, 2])
+    _asks(council, lagging, 1, status_round=1, to=[1, 2])
+    assert _copies_to(council, 1, "new-view", lagging) == [], "the broadcast is on its way"
+    council.tick(resend_ms)
+    _asks(council, lagging, 1, status_round=0, to=[1, 2])
+    _asks(council, lagging, 1, status_round=2, to=[1, 2])
+    assert len(_copies_to(council, 1, "new-view", lagging)) == 1, "once per interval"
+    assert _copies_to(council, 2, "new-view", lagging) == [], "a backup leaves it to the primary"
+    # The view has been active for a view-change timeout: a primary that withheld the NEW-VIEW
+    # is not the only way to it any more.
+    council.tick(max(resend_ms, timeout_ms) * 2)
+    _asks(council, lagging, 1, status_round=1, to=[2])
+    assert len(_copies_to(council, 2, "new-view", lagging)) == 1
+    (forwarded,) = _copies_to(council, 2, "new-view", lagging)
+    assert forwarded.sender == replica_principal(1), "the primary's signed NEW-VIEW, passed on"
+
+
+def test_a_view_change_is_resent_once_per_interval_and_with_batches_only_to_the_new_primary() -> (
+    None
+):
+    resend_ms = 2_000
+    council = Council(4, view_message_resend_ms=resend_ms)
+    council.submit(council.request("alice", 1))
+    council.run(200)
+    assert all(council.log(i) for i in range(4)), "one batch ordered in view 0"
+    council.crash(0)
+    council.replicas[3].start_view_change(1)
+    council.tick(council.now_ms)
+    view_change = council.sent(3, ViewChange)[-1][0]
+    assert view_change.attachment, "the prepared batch goes to the new primary"
+    council.clear_effects()
+    _asks(council, 2, 1, status_round=0, to=[3])
+    _asks(council, 2, 1, status_round=1, to=[3])
+    _asks(council, 1, 1, status_round=0, to=[3])
+    _asks(council, 1, 1, status_round=1, to=[3])
+    assert _copies_to(council, 3, "view-change", 2) == []
+    assert _copies_to(council, 3, "view-change", 1) == []
+    council.tick(council.now_ms + resend_ms)
+    for peer in (1, 2):
+        for status_round in (0, 1, 2):
+            _asks(council, peer, 1, status_round=status_round, to=[3])
+    (to_backup,) = _copies_to(council, 3, "view-change", 2)
+    (to_primary,) = _copies_to(council, 3, "view-change", 1)
+    assert to_backup.signature == to_primary.signature == view_change.signature
+    assert to_backup.attachment == () and to_primary.attachment == view_change.attachment
