@@ -56,6 +56,8 @@ INBOX_MAX = 20_000
 #: Publishes handled per step at most, so timers still fire under a flood.
 STEP_MESSAGES_MAX = 2_000
 STATUS_EVERY_S = 5.0
+#: A step (read what waits, run the core, publish) this long is logged: the seat is behind.
+SLOW_STEP_S = 2.0
 #: Waits before reconnecting to a lost broker: doubling from the first to the last.
 RECONNECT_FIRST_S = 0.5
 RECONNECT_MAX_S = 8.0
@@ -307,6 +309,7 @@ class Agent:
         # MQTT publishes handled, for the status line (a benchmark divides them by instances).
         self.publishes_received = 0
         self.publishes_sent = 0
+        self.slowest_step_s = 0.0  # since the last status event
         self.reconnects = 0
         self._view_state = (self.core.replica.view, self.core.replica.active)
         self._inbox: deque[tuple[str, bytes]] = deque()
@@ -424,6 +427,7 @@ class Agent:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrival.wait(), min(timeout_s, 0.5))
             items = [inbox.popleft() for _ in range(min(len(inbox), STEP_MESSAGES_MAX))]
+            started_s = time.monotonic()
             now_ms = clock.now_ms()
             for topic, payload in items:
                 for envelope in self.inbound.accept(topic, payload):
@@ -431,18 +435,35 @@ class Agent:
             core.tick(now_ms)
             outbox = core.drain(now_ms)
             self._log_view_change()
+            published_bytes = 0
             for topic, payload in outbox.payloads(self.directory.council_id):
                 await client.publish(topic, payload, qos=0)
                 self.publishes_sent += 1
+                published_bytes += len(payload)
             for record in outbox.decisions:
                 event = {"decision": json.loads(record.model_dump_json())}
                 await client.publish(self.topics.event(self.principal), json.dumps(event), qos=1)
+            self._note_step(time.monotonic() - started_s, len(items), published_bytes)
             if time.monotonic() >= next_status_s:
                 next_status_s += STATUS_EVERY_S
                 status = self.status_json()
+                self.slowest_step_s = 0.0
                 print(status, file=sys.stderr, flush=True)
                 self.write_history()
                 await client.publish(self.topics.event(self.principal), status, qos=0)
+
+    def _note_step(self, took_s: float, read: int, published_bytes: int) -> None:
+        """Keep the slowest step for the status event, and log one that shows the seat behind:
+        what it read and published says whether it was flooded or flooding."""
+        self.slowest_step_s = max(self.slowest_step_s, took_s)
+        if took_s >= SLOW_STEP_S:
+            print(
+                f"{_stamp()} seat {self.settings.seat}: a step took {took_s:.1f} s: read"
+                f" {read} publishes, published {published_bytes / 1e6:.1f} MB,"
+                f" {len(self._inbox)} waiting",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _log_view_change(self) -> None:
         """One log line whenever this seat starts a view change or a view becomes active."""
@@ -456,8 +477,7 @@ class Agent:
         state = (
             f"view {view} active (primary seat {primary})" if active else f"changing to view {view}"
         )
-        stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
-        print(f"{stamp} seat {self.settings.seat}: {state}", file=sys.stderr, flush=True)
+        print(f"{_stamp()} seat {self.settings.seat}: {state}", file=sys.stderr, flush=True)
 
     def write_history(self) -> None:
         """Save what a scenario report needs; a kill loses at most one status interval."""
@@ -487,10 +507,19 @@ class Agent:
                     "publishes_received": self.publishes_received,
                     "publishes_sent": self.publishes_sent,
                     "reconnects": self.reconnects,
+                    # Publishes waiting, and the longest step since the last status: a seat
+                    # that falls behind shows here before its view does.
+                    "inbox": len(self._inbox),
+                    "slowest_step_ms": round(self.slowest_step_s * 1000),
                     "signatures_verified": self.signatures.stats.misses,
                 }
             }
         )
+
+
+def _stamp() -> str:
+    """Wall-clock time with milliseconds, for log lines an operator lines up across seats."""
+    return time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
 
 
 def run_agent(settings: AgentSettings, argv: Sequence[str] = ()) -> int:
