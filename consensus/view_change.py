@@ -8,6 +8,7 @@ in V, O re-proposes the digest prepared in the highest view, and a null request 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from consensus.config import ReplicaConfig
@@ -221,21 +222,37 @@ def plan_new_view(view: int, summaries: list[ViewChangeSummary]) -> NewViewPlan:
     )
 
 
+#: View-changes a replica has already checked, by signature: the envelope and its summary.
+CheckedViewChanges = Mapping[str, tuple[Envelope, ViewChangeSummary]]
+
+
 def check_new_view(
-    verifier: EnvelopeVerifier, config: ReplicaConfig, envelope: Envelope, message: NewView
+    verifier: EnvelopeVerifier,
+    config: ReplicaConfig,
+    envelope: Envelope,
+    message: NewView,
+    checked: CheckedViewChanges | None = None,
 ) -> tuple[NewViewPlan, tuple[Envelope, ...]] | str:
-    """Recompute O from V and compare; the plan and O's envelopes, or why it is invalid."""
+    """Recompute O from V and compare; the plan and O's envelopes, or why it is invalid.
+
+    A view-change in V that is byte for byte one in ``checked`` — the replica received it
+    directly and checked every proof in it then — keeps that check's summary. Under load each
+    one carries hundreds of signed votes, and every backup used to decode them all again."""
     primary = config.quorums.primary(message.view)
     if envelope.sender != replica_principal(primary):
         return "new-view not from the view's primary"
     summaries: dict[int, ViewChangeSummary] = {}
     for view_change_envelope in message.view_changes:
-        view_change = verifier.open_as(view_change_envelope, ViewChange)
-        if view_change is None or view_change.new_view != message.view:
+        known = (checked or {}).get(view_change_envelope.signature)
+        if known is not None and _same_signed_message(known[0], view_change_envelope):
+            summary = known[1]
+        else:
+            result = _check_in_v(verifier, config, view_change_envelope)
+            if isinstance(result, str):
+                return result
+            summary = result
+        if summary.new_view != message.view:
             return "a view-change in V is unsigned or for another view"
-        summary = check_view_change(verifier, config, view_change_envelope, view_change)
-        if summary is None:
-            return f"view-change of replica {view_change.replica} in V is invalid"
         if summary.replica in summaries:
             return f"replica {summary.replica} appears twice in V"
         summaries[summary.replica] = summary
@@ -259,3 +276,25 @@ def check_new_view(
         if batch_digest(pre_prepare_envelope.attachment) != pre_prepare.digest:
             return f"O's pre-prepare for seq {assignment.seq} comes without its batch"
     return plan, message.pre_prepares
+
+
+def _check_in_v(
+    verifier: EnvelopeVerifier, config: ReplicaConfig, envelope: Envelope
+) -> ViewChangeSummary | str:
+    view_change = verifier.open_as(envelope, ViewChange)
+    if view_change is None:
+        return "a view-change in V is unsigned or for another view"
+    summary = check_view_change(verifier, config, envelope, view_change)
+    if summary is None:
+        return f"view-change of replica {view_change.replica} in V is invalid"
+    return summary
+
+
+def _same_signed_message(first: Envelope, second: Envelope) -> bool:
+    """Whether two envelopes carry the same signed bytes (attachments are not signed)."""
+    return (first.sender, first.kind, first.signature, first.body) == (
+        second.sender,
+        second.kind,
+        second.signature,
+        second.body,
+    )

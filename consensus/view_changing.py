@@ -209,7 +209,13 @@ class ViewChanging(ReplicaState):
             # not make us give up on a view whose real NEW-VIEW may still come.
             self.reject("new-view-not-from-primary")
             return
-        checked = check_new_view(self.verifier, self.config, envelope, message)
+        # The view-changes this replica received itself were checked on arrival.
+        known = {
+            own.signature: (own, summary)
+            for view, own, summary in self.view_changes.values()
+            if view == message.view
+        }
+        checked = check_new_view(self.verifier, self.config, envelope, message, known)
         if isinstance(checked, str):
             self.reject("new-view-invalid")
             self.evidence("invalid-new-view", self.quorums.primary(message.view), (envelope,))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+import consensus.view_change as view_change_rules
 from consensus import NULL_DIGEST, Envelope, Send, replica_principal
 from consensus.messages import (
     Heartbeat,
@@ -82,6 +84,42 @@ def test_a_new_view_whose_o_fills_gaps_with_null_requests_is_entered() -> None:
         assert council.views_entered(i) == [1]
         assert council.evidence(i) == []
         assert council.log(i) == [(1, NULL_DIGEST), (2, batch_digest(scenario.bob))]
+
+
+def test_view_changes_checked_on_arrival_are_not_checked_again_inside_the_new_view(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Under load each view-change carries hundreds of signed votes; every backup decoded and
+    # checked all Q of them a second time inside the NEW-VIEW, for seconds, all at once.
+    scenario = GapScenario()
+    council = scenario.council
+    checked_in_v: list[int] = []
+    check = view_change_rules.check_view_change
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        checked_in_v.append(args[3].replica)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(view_change_rules, "check_view_change", counted)
+    scenario.send_new_view([(1, ()), (2, scenario.bob)])
+    council.flush()
+    assert checked_in_v == [], "each honest replica had all of V from its senders"
+    for i in council.honest:
+        assert council.views_entered(i) == [1]
+        assert council.log(i) == [(1, NULL_DIGEST), (2, batch_digest(scenario.bob))]
+
+
+def test_a_view_change_in_v_with_a_known_signature_but_other_bytes_is_checked_and_refused() -> None:
+    scenario = GapScenario()
+    council = scenario.council
+    genuine, *others = scenario.view_changes
+    altered = genuine.model_copy(update={"body": genuine.body.replace(",", ", ", 1)})
+    assert altered.signature == genuine.signature and altered.body != genuine.body
+    new_view = council.new_view(1, [altered, *others], [(1, ()), (2, scenario.bob)])
+    assert council.deliver(new_view, to=council.honest)
+    for i in council.honest:
+        assert 1 not in council.views_entered(i)
+        assert any(e.kind == "invalid-new-view" and e.culprit == 1 for e in council.evidence(i))
 
 
 def test_a_new_view_signed_by_a_backup_neither_frames_the_primary_nor_derails_the_view() -> None:
