@@ -133,6 +133,16 @@ class Envelope(BaseModel):
             memo["attachment_digest"] = digest
         return digest
 
+    def same_signed(self, other: Envelope) -> bool:
+        """Whether ``other`` carries the same signed message, byte for byte (attachments are
+        not signed, so they may differ)."""
+        return (self.sender, self.kind, self.body, self.signature) == (
+            other.sender,
+            other.kind,
+            other.body,
+            other.signature,
+        )
+
     def detached(self) -> Envelope:
         """The same signed message without its attachment (what certificates hold)."""
         if not self.attachment:

@@ -244,7 +244,7 @@ def check_new_view(
     summaries: dict[int, ViewChangeSummary] = {}
     for view_change_envelope in message.view_changes:
         known = (checked or {}).get(view_change_envelope.signature)
-        if known is not None and _same_signed_message(known[0], view_change_envelope):
+        if known is not None and known[0].same_signed(view_change_envelope):
             summary = known[1]
         else:
             result = _check_in_v(verifier, config, view_change_envelope)
@@ -288,13 +288,3 @@ def _check_in_v(
     if summary is None:
         return f"view-change of replica {view_change.replica} in V is invalid"
     return summary
-
-
-def _same_signed_message(first: Envelope, second: Envelope) -> bool:
-    """Whether two envelopes carry the same signed bytes (attachments are not signed)."""
-    return (first.sender, first.kind, first.signature, first.body) == (
-        second.sender,
-        second.kind,
-        second.signature,
-        second.body,
-    )

@@ -128,12 +128,12 @@ def _check_closing(record: DecisionRecord, signatures: EnvelopeVerifier, voted: 
         )
     request = closing.request
     label = f"closing request ({request.sender})"
-    if not any(_same_signed(request, entry) for entry in closing.batch):
+    if not any(request.same_signed(entry) for entry in closing.batch):
         problems.append(f"{label}: not in the closing batch")
     operation, found = _open_request(request, signatures, label)
     problems += found
     if isinstance(operation, BallotOp):
-        if not any(_same_signed(request, ballot) for ballot in record.ballots):
+        if not any(request.same_signed(ballot) for ballot in record.ballots):
             problems.append(f"{label}: a ballot that is not among the record's ballots")
         if voted != record.seats:
             problems.append(
@@ -163,15 +163,6 @@ def _check_close(record: DecisionRecord, close: CloseOp, label: str) -> list[str
             f" {opened.at_ms + record.window_ms} ms"
         )
     return problems
-
-
-def _same_signed(one: Envelope, other: Envelope) -> bool:
-    return (one.sender, one.kind, one.body, one.signature) == (
-        other.sender,
-        other.kind,
-        other.body,
-        other.signature,
-    )
 
 
 def _check_certificate(record: DecisionRecord, signatures: EnvelopeVerifier) -> list[str]:
