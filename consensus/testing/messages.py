@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 from hypothesis import strategies as st
@@ -150,14 +150,14 @@ def _pre_prepare(
 
 def _vote(
     signer: Signer,
-    vote: Callable[[int, int, str, int], Prepare | Commit],
+    vote: type[Prepare] | type[Commit],
     view: IntArgument,
     seq: IntArgument,
     digest: StrArgument,
     replica: IntArgument | None,
 ) -> Strategy[Envelope]:
     return st.builds(
-        lambda v, s, d, r: seal(signer, vote(v, s, d, r)),
+        lambda v, s, d, r: seal(signer, vote(view=v, seq=s, digest=d, replica=r)),
         _strategy(view),
         _strategy(seq),
         _strategy(digest),
@@ -175,14 +175,7 @@ def prepares(
 ) -> Strategy[Envelope]:
     """Prepares signed by ``signer``; ``replica`` defaults to the signer's own id (another
     value makes a message whose claimed sender is not its signer)."""
-    return _vote(
-        signer,
-        lambda v, s, d, r: Prepare(view=v, seq=s, digest=d, replica=r),
-        view,
-        seq,
-        digest,
-        replica,
-    )
+    return _vote(signer, Prepare, view, seq, digest, replica)
 
 
 def commits(
@@ -194,14 +187,7 @@ def commits(
     replica: IntArgument | None = None,
 ) -> Strategy[Envelope]:
     """Commits signed by ``signer``; ``replica`` as for :func:`prepares`."""
-    return _vote(
-        signer,
-        lambda v, s, d, r: Commit(view=v, seq=s, digest=d, replica=r),
-        view,
-        seq,
-        digest,
-        replica,
-    )
+    return _vote(signer, Commit, view, seq, digest, replica)
 
 
 def checkpoints(
