@@ -229,15 +229,21 @@ DEFAULT_CATEGORIES: Final[Mapping[str, VotingRule]] = {
     "constitutional": "two-thirds",
     "treaty": "unanimity",
 }
+#: Who may submit and close motions in a new council: the command line signs as
+#: ``secretariat``, the HTTP gateway as ``gateway``. Two principals, so neither ever races the
+#: other on a client's request timestamps (exactly-once execution is per client).
+DEFAULT_SECRETARIAT: Final = ("secretariat", "gateway")
 
 
 def default_council(name: str) -> CouncilFile:
-    """The default 33-seat council: 9 government, 8 industry, 8 academia, 8 civil-society."""
+    """The default 33-seat council: 9 government, 8 industry, 8 academia, 8 civil-society,
+    with the command line's and the gateway's secretariat principals."""
     return CouncilFile(
         name=name,
         id=slugify(name) or "council",
         seats=tuple(SeatGroup(constituency=c, count=k) for c, k in DEFAULT_SEATS),
         categories={c: Category(rule=rule) for c, rule in DEFAULT_CATEGORIES.items()},
+        secretariat=DEFAULT_SECRETARIAT,
     )
 
 

@@ -119,7 +119,8 @@ def _report(council: CouncilFile, out: Path, principals: list[str]) -> None:
     typer.echo("next steps:")
     typer.echo(
         "  - give each seat's operator its own key file only (seat k signs with r<k-1>.key),"
-        " and the secretariat its key; keep the keys directory private"
+        " and each secretariat principal its own key (`council motion submit` signs as"
+        " secretariat, the HTTP gateway as gateway); keep the keys directory private"
     )
     typer.echo(
         f"  - publish {ROSTER_FILE}: anyone can check a decision with"

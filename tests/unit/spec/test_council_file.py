@@ -41,7 +41,7 @@ def test_default_council_has_33_seats_in_four_constituencies() -> None:
     assert [len(council.seat_numbers(c)) for c in council.constituencies()] == [9, 8, 8, 8]
     assert {c.rule for c in council.categories.values()} == {"majority", "two-thirds", "unanimity"}
     assert council.categories["anti-corruption"].rule == "two-thirds"
-    assert council.secretariat == ("secretariat",)
+    assert council.secretariat == ("secretariat", "gateway")
 
 
 def test_seats_are_numbered_in_file_order_with_their_principals(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from council.council_file import default_council, dump_council, load_council
 from crypto import Roster, load_private_key
 from tests.unit.spec.support import write
 
-PRINCIPALS = {f"r{i}" for i in range(33)} | {"secretariat"}
+PRINCIPALS = {f"r{i}" for i in range(33)} | {"secretariat", "gateway"}
 
 
 def init(*arguments: str) -> Result:
