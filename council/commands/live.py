@@ -43,6 +43,13 @@ CredentialsOption = Annotated[
     Path | None,
     typer.Option(help="Broker credentials file (default: <council>/run/credentials.json)."),
 ]
+MemberBallotsOption = Annotated[
+    bool,
+    typer.Option(
+        help="Seats vote as their members instruct through the gateway, not by the council"
+        " file's voting policy."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +102,7 @@ def agent(
     fault_plan: Annotated[
         Path | None, typer.Option(help="A scenario's faults for this seat (scenario run --live).")
     ] = None,
+    member_ballots: MemberBallotsOption = False,
 ) -> None:
     """Run one agent: the seat's replica over MQTT, with its own key and durable log."""
     from council.live.agent import AgentSettings, BehaviourSpec, run_agent
@@ -108,7 +116,13 @@ def agent(
         raise _fail(str(error)) from error
     url = _broker_for(directory, broker, credentials, replica_principal(seat - 1))
     settings = AgentSettings(
-        seat, council, url, behaviours=behaviours, seed=seat, fault_plan=fault_plan
+        seat,
+        council,
+        url,
+        behaviours=behaviours,
+        seed=seat,
+        fault_plan=fault_plan,
+        member_ballots=member_ballots,
     )
     raise typer.Exit(run_agent(settings))
 
@@ -136,6 +150,7 @@ def up(
     demo: Annotated[int, typer.Option(min=0, help="Submit this many demo motions.")] = 0,
     exit_after_demo: Annotated[bool, typer.Option(help="Stop once the demo is decided.")] = False,
     prefer: Annotated[str, typer.Option(help="auto, mosquitto or amqtt.")] = "auto",
+    member_ballots: MemberBallotsOption = False,
 ) -> None:
     """Start a broker (unless --broker is given) and every agent; Ctrl-C stops them all."""
     if init and not (council / "council.yaml").exists():
@@ -143,7 +158,17 @@ def up(
     directory = _directory(council)
     behaviours = _parse_faulty(faulty or [])
     code = asyncio.run(
-        _up(directory, broker, credentials, restart, behaviours, demo, exit_after_demo, prefer)
+        _up(
+            directory,
+            broker,
+            credentials,
+            restart,
+            behaviours,
+            demo,
+            exit_after_demo,
+            prefer,
+            member_ballots,
+        )
     )
     raise typer.Exit(code)
 
@@ -164,6 +189,7 @@ async def _up(
     demo: int,
     exit_after_demo: bool,
     prefer: str,
+    member_ballots: bool,
 ) -> int:
     local = None
     if broker is None:
@@ -174,7 +200,12 @@ async def _up(
         url = BrokerUrl.parse(broker)
         credentials_file = credentials or credentials_path(directory)
     supervisor = Supervisor(
-        directory, url, credentials_file, restart=restart, behaviours=behaviours
+        directory,
+        url,
+        credentials_file,
+        restart=restart,
+        behaviours=behaviours,
+        member_ballots=member_ballots,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -43,10 +43,11 @@ from council.live.connection import BrokerUrl, presence_will
 from council.live.council_dir import CouncilDir
 from council.live.fault_plan import AgentFaultPlan
 from council.live.inbound import Inbound
+from council.live.member_ballots import ISSUED_FILE, MEMBER_BALLOT, MemberBallots
 from council.live.profiling import profiled
 from council.live.storage import AgentStore
 from council.live.topics import PRESENCE_ONLINE, CouncilTopics
-from council.live.wire import DropReason
+from council.live.wire import Dropped, DropReason
 from council.scenario.links import PhasedNetwork
 from council.scenario.voting import PlannedMotion, captured_voting, honest_policy, seat_ballot
 from council.scenario.wiring import wrapper_for
@@ -175,6 +176,9 @@ class AgentSettings:
     behaviours: tuple[BehaviourSpec, ...] = ()
     seed: int = 0
     fault_plan: Path | None = None  # a scenario's faults for this seat (scenario run --live)
+    #: The seat's member votes through the gateway (council/live/member_ballots.py); the
+    #: council file's voting policy casts no ballot.
+    member_ballots: bool = False
 
 
 @dataclass
@@ -215,6 +219,11 @@ def seat_policy(
         return None if ballot is None else ballot.vote
 
     return vote
+
+
+def members_vote(motion_id: str, category: str) -> str | None:
+    """The policy of a seat whose member votes: none, the seat waits for instructions."""
+    return None
 
 
 def open_core(
@@ -269,7 +278,11 @@ def open_core(
         make_replica=make_replica,
         store=store,
         ballots=ballots,
-        policy=seat_policy(directory, settings.seat, plan.seed if plan else settings.seed, plan),
+        policy=(
+            members_vote
+            if settings.member_ballots
+            else seat_policy(directory, settings.seat, plan.seed if plan else settings.seed, plan)
+        ),
         wrap=wrapped if settings.behaviours or plan is not None else None,
     )
 
@@ -303,7 +316,9 @@ class Agent:
             verifier=verifier,
             members=members,
             seats=frozenset(replica_principal(i) for i in range(self.directory.council.n)),
+            own_kinds=frozenset({MEMBER_BALLOT}),
         )
+        self.member_ballots = MemberBallots(settings.seat, data_dir / ISSUED_FILE)
         self.clock = AgentClock.from_epoch(self.plan.epoch_ms) if self.plan else AgentClock()
         self.network_dropped = 0
         # MQTT publishes handled, for the status line (a benchmark divides them by instances).
@@ -431,7 +446,10 @@ class Agent:
             now_ms = clock.now_ms()
             for topic, payload in items:
                 for envelope in self.inbound.accept(topic, payload):
-                    core.receive(envelope, now_ms)
+                    if envelope.kind == MEMBER_BALLOT:
+                        self._instructed(envelope, now_ms)
+                    else:
+                        core.receive(envelope, now_ms)
             core.tick(now_ms)
             outbox = core.drain(now_ms)
             self._log_view_change()
@@ -451,6 +469,15 @@ class Agent:
                 print(status, file=sys.stderr, flush=True)
                 self.write_history()
                 await client.publish(self.topics.event(self.principal), status, qos=0)
+
+    def _instructed(self, envelope: Envelope, now_ms: int) -> None:
+        """A member ballot instruction passed the edge: cast it if the seat takes it."""
+        try:
+            instruction = self.member_ballots.accept(envelope)
+        except Dropped as dropped:
+            self.inbound.drop(dropped.reason)
+            return
+        self.core.cast(instruction.motion, instruction.vote, now_ms)
 
     def _note_step(self, took_s: float, read: int, published_bytes: int) -> None:
         """Keep the slowest step for the status event, and log one that shows the seat behind:
@@ -501,6 +528,7 @@ class Agent:
                     "decisions": stats.decisions,
                     "accepted": self.inbound.accepted,
                     "replayed": self.inbound.replayed,
+                    "member_ballots": self.member_ballots.taken,
                     "dropped": dict(sorted(self.inbound.dropped.items())),
                     # Messages that passed the edge but the replica refused, by reason.
                     "refused": dict(sorted(self.core.replica.rejected.items())),

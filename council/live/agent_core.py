@@ -2,8 +2,9 @@
 
 The MQTT shell (:mod:`council.live.agent`) feeds it verified envelopes and the time, and
 publishes what it returns. Everything here runs the same code as the simulator; the only
-differences are the store (SQLite instead of memory) and where ballots come from (the seat's
-voting policy in the council file, in place of a member at the front door).
+differences are the store (SQLite instead of memory) and where ballots come from: the seat's
+voting policy in the council file, or its member's instructions from the front door
+(:meth:`AgentCore.cast`, see :mod:`council.live.member_ballots`).
 
 A step's effects are performed in order, with one rule that makes a kill -9 safe: every
 ``Persist`` record of the step is committed in one transaction before any message of the
@@ -127,7 +128,7 @@ class AgentCore:
         # Kept only for scenario runs: a long-lived agent would grow it without bound.
         self.history: AgentHistory | None = None
         self._voted: set[str] = set()
-        self._queued_ballots: deque[str] = deque()
+        self._queued_ballots: deque[tuple[str, str]] = deque()  # (motion id, operation)
 
     @classmethod
     def open(
@@ -172,6 +173,16 @@ class AgentCore:
                 self.ballots.on_reply(reply.replica, reply.view, entry, now_ms)
         self._cast_next(now_ms)
 
+    def cast(self, motion_id: str, vote: str, now_ms: int) -> None:
+        """Cast this seat's ballot on ``motion_id`` as its member instructed, even when the
+        seat voted on it already: a later ordered ballot replaces the earlier one while the
+        motion is open. A ballot still waiting in the queue for the motion is replaced here."""
+        self._voted.add(motion_id)  # the member decides this motion, not the policy
+        queued = [entry for entry in self._queued_ballots if entry[0] != motion_id]
+        self._queued_ballots = deque(queued)
+        self._queued_ballots.append((motion_id, ballot_operation(motion_id, vote)))
+        self._cast_next(now_ms)
+
     def tick(self, now_ms: int) -> None:
         self.node.tick(now_ms)
         self.ballots.tick(now_ms)
@@ -181,7 +192,8 @@ class AgentCore:
         # One ballot outstanding at a time: a later timestamp executed first would make an
         # earlier ballot stale (exactly-once by client timestamp).
         if self._queued_ballots and not self.ballots.outstanding:
-            self.ballots.submit(self._queued_ballots.popleft(), now_ms)
+            _motion_id, operation = self._queued_ballots.popleft()
+            self.ballots.submit(operation, now_ms)
 
     def next_deadline_ms(self) -> int | None:
         deadlines = [self.node.next_deadline_ms(), self.ballots.next_deadline_ms()]
@@ -270,7 +282,10 @@ class AgentCore:
             return
         self._voted.add(motion_id)
         motion = self.application.motion(motion_id)
+        if motion is not None and self.seat in motion.ballots:
+            # Voted before it restarted: a second ballot would replace that vote, not be refused.
+            return
         vote = self.policy(motion_id, motion.category if motion else "")
         if vote is not None:
-            self._queued_ballots.append(ballot_operation(motion_id, vote))
+            self._queued_ballots.append((motion_id, ballot_operation(motion_id, vote)))
             self._cast_next(now_ms)

@@ -69,6 +69,9 @@ class Inbound:
     verifier: EnvelopeVerifier
     members: frozenset[str]  # every roster principal: seats and clients
     seats: frozenset[str]
+    #: Kinds beyond the protocol's that the agent reads itself (member ballot instructions):
+    #: checked here for membership and signature, decoded by their reader.
+    own_kinds: frozenset[str] = frozenset()
     limits: RateLimits = RateLimits()
     payload_bytes_max: int = PAYLOAD_BYTES_MAX
     dropped: Counter[str] = field(default_factory=Counter)
@@ -131,11 +134,13 @@ class Inbound:
         return bucket
 
     def _check(self, envelope: Envelope) -> None:
-        try:
-            decode(envelope)
-        except MalformedMessage as error:
-            unknown = "unknown message kind" in str(error)
-            raise Dropped(DropReason.UNKNOWN_KIND if unknown else DropReason.MALFORMED) from error
+        if envelope.kind not in self.own_kinds:
+            try:
+                decode(envelope)
+            except MalformedMessage as error:
+                unknown = "unknown message kind" in str(error)
+                reason = DropReason.UNKNOWN_KIND if unknown else DropReason.MALFORMED
+                raise Dropped(reason) from error
         if envelope.sender not in self.members:
             raise Dropped(DropReason.NOT_A_MEMBER, envelope.sender)
         if not self.verifier.verify(envelope):

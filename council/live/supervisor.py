@@ -77,6 +77,7 @@ class Supervisor:
         behaviours: Mapping[int, tuple[str, ...]] | None = None,
         seats: tuple[int, ...] | None = None,
         fault_plans: Mapping[int, Path] | None = None,
+        member_ballots: bool = False,
     ) -> None:
         self.directory = directory
         self.broker = broker
@@ -85,6 +86,8 @@ class Supervisor:
         self.behaviours = dict(behaviours or {})
         self.seats = seats or tuple(range(1, directory.council.n + 1))
         self.fault_plans = dict(fault_plans or {})
+        #: Seats vote as their members instruct through the gateway, not by policy.
+        self.member_ballots = member_ballots
         self.agents: dict[int, AgentProcess] = {}
         self.events: list[str] = []
 
@@ -96,6 +99,8 @@ class Supervisor:
             command += ["--behaviour", kind]
         if seat in self.fault_plans:
             command += ["--fault-plan", str(self.fault_plans[seat])]
+        if self.member_ballots:
+            command.append("--member-ballots")
         return command
 
     def start(self, seat: int) -> AgentProcess:

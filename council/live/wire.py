@@ -41,6 +41,10 @@ class DropReason(enum.StrEnum):
     RATE_LIMITED = "rate-limited"  # the sender exceeded its share
     QUEUE_FULL = "queue-full"  # the agent is behind; the protocol will retransmit
     WRONG_TOPIC = "wrong-topic"
+    # Member ballot instructions (council/live/member_ballots.py) the seat does not take:
+    NOT_THE_GATEWAY = "not-the-gateway"  # signed by another principal
+    WRONG_SEAT = "wrong-seat"  # names another seat
+    STALE_INSTRUCTION = "stale-instruction"  # not newer than the last taken for its motion
 
 
 class Dropped(Exception):

@@ -33,6 +33,8 @@ def council_file(seats: int, window_ms: int) -> CouncilFile:
                 "budget": {"rule": "majority", "window_ms": window_ms},
                 "charter": {"rule": "two-thirds", "window_ms": window_ms},
             },
+            # As `council init` writes it: the gateway is a secretariat principal of its own.
+            "secretariat": ["secretariat", "gateway"],
         }
     )
 
@@ -64,8 +66,10 @@ async def live_council(
     prefer: str = "mosquitto",
     restart: bool = False,
     started: tuple[int, ...] | None = None,
+    member_ballots: bool = False,
 ) -> AsyncIterator[LiveCouncil]:
-    """``started``: the seats to run (default: all of them); the others are left to the test."""
+    """``started``: the seats to run (default: all of them); the others are left to the test.
+    ``member_ballots``: seats vote only as the gateway instructs them."""
     write_council(council_file(seats, window_ms), path)
     directory = CouncilDir.load(path)
     broker, credentials_file = await local_broker(directory, prefer)
@@ -76,6 +80,7 @@ async def live_council(
         restart=restart,
         behaviours=faulty,
         seats=started,
+        member_ballots=member_ballots,
     )
     try:
         supervisor.start_all()
