@@ -109,8 +109,12 @@ class GovernanceClients:
             completed = principal.session.on_reply(reply.replica, reply.view, entry, now_ms)
             if completed is not None:
                 self.completed.append(completed)
+                self.on_completed(entry[0], completed)
                 if principal.queue:
                     self._submit(principal, principal.queue.popleft(), now_ms)
+
+    def on_completed(self, principal: str, completed: Completed) -> None:
+        """``principal``'s request completed (a hook for the gateway's clients)."""
 
     def _submit(self, principal: _Principal, operation: str, now_ms: int) -> None:
         self.submitted.append(principal.session.submit(operation, now_ms))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from consensus import ReplicaConfig
 from council.report.model import Counterfactual, RunReport
 from council.scenario.agents import AgentPlan, ScenarioCouncil, behaviour_rng
-from council.scenario.clients import GovernanceClients
+from council.scenario.clients import BallotChooser, GovernanceClients
 from council.scenario.expectations import judged
 from council.scenario.links import LinkModel, NetworkPhase, PhasedNetwork
 from council.scenario.outcome import RunIdentity, build_report
@@ -90,20 +91,26 @@ def with_counterfactual(report: RunReport, honest: RunReport, faulty: FaultySeat
     )
 
 
-def simulate(
-    loaded: LoadedScenario, *, seed: int, faulty: FaultySeats, records_dir: Path | None = None
-) -> RunReport:
-    """One run of the simulator; expectations and counterfactual are left out."""
-    started = time.perf_counter()
-    scenario, council_file = loaded.scenario, loaded.council
-    n = council_file.n
-    rules = council_file.governance_rules()
-    config = ReplicaConfig(n=n, relay_votes=True)
+@dataclass(frozen=True)
+class SimulationParts:
+    """What a simulated run of a scenario is made of, before any client is added: the council
+    with its faulty seats wired in, how each seat votes, the network and the crashes."""
+
+    council: ScenarioCouncil
+    choose_ballot: BallotChooser
+    network: PhasedNetwork
+    crashes: tuple[PlannedCrash, ...]
+
+
+def simulation_parts(loaded: LoadedScenario, *, seed: int, faulty: FaultySeats) -> SimulationParts:
+    """The council, voting, network and crashes of ``loaded`` run with ``seed`` and ``faulty``."""
+    council_file = loaded.council
+    config = ReplicaConfig(n=council_file.n, relay_votes=True)
     plans, crashes, captured = _plans(faulty)
     council = ScenarioCouncil(
         config,
         seed=seed,
-        rules=rules,
+        rules=council_file.governance_rules(),
         plans=plans,
         wrap=lambda replica, node, seat: wrapper_for(
             replica,
@@ -117,10 +124,6 @@ def simulate(
             first, second, faulty[seat], config, behaviour_rng(seed, seat)
         ),
     )
-    motions = tuple(
-        PlannedMotion(m.id, m.title, m.text, m.category, m.at_ms, m.merit, m.submitter)
-        for m in loaded.motions
-    )
     policy = honest_policy(loaded.voting)
     constituencies = tuple(seat.constituency for seat in council_file.seats())
 
@@ -130,21 +133,37 @@ def simulate(
             policy, instructions, seed, seat, constituencies[seat - 1], motion, now_ms
         )
 
+    return SimulationParts(council, choose, network_of(loaded, seed), crashes)
+
+
+def simulate(
+    loaded: LoadedScenario, *, seed: int, faulty: FaultySeats, records_dir: Path | None = None
+) -> RunReport:
+    """One run of the simulator; expectations and counterfactual are left out."""
+    started = time.perf_counter()
+    scenario, council_file = loaded.scenario, loaded.council
+    parts = simulation_parts(loaded, seed=seed, faulty=faulty)
+    rules = parts.council.rules
+    motions = tuple(
+        PlannedMotion(m.id, m.title, m.text, m.category, m.at_ms, m.merit, m.submitter)
+        for m in loaded.motions
+    )
     clients = GovernanceClients(
-        council.client_sessions,
+        parts.council.client_sessions,
         motions,
         lambda motion: rules.categories[motion.category].window_ms,
-        choose,
+        parts.choose_ballot,
     )
     settings = SimulationSettings(
-        agents=n, seed=seed, time_limit_ms=scenario.duration_ms, requests=len(motions)
+        agents=council_file.n, seed=seed, time_limit_ms=scenario.duration_ms, requests=len(motions)
     )
     simulation = ScenarioSimulation(
-        settings, council, network_of(loaded, seed), clients, crash_plan=crashes
+        settings, parts.council, parts.network, clients, crash_plan=parts.crashes
     )
     simulation.run()
     if records_dir is not None:
         write_records(simulation, records_dir)
+    constituencies = tuple(seat.constituency for seat in council_file.seats())
     identity = RunIdentity(
         name=scenario.name,
         description=scenario.description,

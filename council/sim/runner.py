@@ -233,6 +233,9 @@ class Simulation:
     def on_crash(self, replica: int, restarted: bool) -> None:
         """``replica`` crashed or restarted (a hook for the scenario runner)."""
 
+    def on_send(self, source: int, kind: str, copies: int) -> None:
+        """``source`` sent ``copies`` of a ``kind`` message (a hook for the gateway's traffic)."""
+
     # -- scheduling --------------------------------------------------------------------------
 
     def _push(
@@ -285,6 +288,7 @@ class Simulation:
         kind = envelope.kind
         self.stats.messages_by_kind[kind] += sent
         self.stats.bytes_by_kind[kind] += sent * envelope.wire_size
+        self.on_send(source, kind, sent)
 
     def _perform(self, source: int, effects: list[Effect]) -> None:
         correct = source in self.council.replicas
@@ -398,6 +402,27 @@ class Simulation:
         self.checker.resumed(replica_id, replica.last_executed, dict(replica.client_table))
         self._tick_at.pop(replica_id, None)
         self._rearm(replica_id)
+
+    def advance_to(self, until_ms: int, steps_max: int) -> int:
+        """Process the events due by ``until_ms``, at most ``steps_max`` of them; once all are
+        done the clock reads ``until_ms``. Returns the number processed. (The gateway paces a
+        simulated council this way, virtual time following the wall clock.)"""
+        processed = 0
+        queue = self._queue
+        while self.violation is None and queue and queue[0][0] <= until_ms:
+            if processed >= steps_max:
+                return processed
+            self.step()
+            processed += 1
+        self.now_ms = max(self.now_ms, until_ms)
+        return processed
+
+    def wake_clients(self) -> None:
+        """Send what the clients node has to send now: requests handed to it from outside the
+        event loop (the gateway's) go out at the current virtual time."""
+        self._note_submissions()
+        self._perform(CLIENTS_NODE, self.clients.take_effects())
+        self._rearm(CLIENTS_NODE)
 
     def run(self) -> SimulationOutcome:
         """Run until every request completes, safety breaks, or time runs out."""
