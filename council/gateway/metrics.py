@@ -16,7 +16,7 @@ from prometheus_client import (
 )
 
 # The `_created` timestamp series double every counter for no use on a dashboard.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: Seconds from submission to a verified decision: motions have voting windows of seconds to
 #: days, so the buckets reach far.
