@@ -73,7 +73,10 @@ def list_motions(
         MotionFilter(status, category, outcome), limit=limit, offset=offset
     )
     return MotionPage(
-        items=[MotionOut.of(row) for row in rows], total=total, limit=limit, offset=offset
+        items=[MotionOut.of(row, gateway.stored_tally(row)) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 

@@ -158,14 +158,18 @@ class Gateway:
         self.hub.publish("ballot", {"motion": motion_id, "seat": seat, "vote": vote})
         return row
 
+    def stored_tally(self, row: MotionRow) -> Tally | None:
+        """A decided motion's tally, from its verified record."""
+        if row.yes is None or row.no is None or row.abstain is None:
+            return None
+        absent = self.link.council.n - row.yes - row.no - row.abstain
+        return Tally(row.yes, row.no, row.abstain, absent)
+
     async def tally(self, row: MotionRow) -> Tally | None:
         """An open motion's tally as ``f + 1`` seats report it (an ordered query, reused for
         a moment); a decided motion's from its record; ``None`` when the council is silent."""
-        if row.status == "decided":
-            assert row.yes is not None and row.no is not None and row.abstain is not None
-            absent = self.link.council.n - row.yes - row.no - row.abstain
-            return Tally(row.yes, row.no, row.abstain, absent)
         if row.status != "open":
+            return self.stored_tally(row)
             return None
         cached = self._tallies.get(row.id)
         if cached is not None and time.monotonic() - cached[0] < TALLY_TTL_S:
