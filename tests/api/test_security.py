@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from api import ApiSettings
@@ -101,7 +102,7 @@ def test_bodies_over_the_limit_get_413_declared_or_not(tmp_path: Path) -> None:
         assert response.status_code == 413
         assert response.json()["detail"] == "request body over 2048 bytes"
 
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks() -> Iterator[bytes]:
             yield b'{"title": "a", "category": "budget", "text": "'
             for _ in range(10):
                 yield b"y" * 500
