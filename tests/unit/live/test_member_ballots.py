@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import crypto
 from consensus import Envelope, decode
 from consensus.messages import Request
+from council.cli import app
 from council.commands.init import write_council
 from council.governance.operations import Vote
 from council.live.agent import Agent, AgentSettings, members_vote
@@ -23,6 +25,7 @@ from council.live.member_ballots import (
     MemberBallots,
     sign_member_ballot,
 )
+from council.live.supervisor import Supervisor
 from council.live.wire import Dropped, DropReason, encode_bundle
 from tests.integration.live_support import council_file
 
@@ -185,3 +188,14 @@ def test_a_changed_instruction_replaces_the_ballot_still_waiting(
 
 def test_a_seat_whose_member_votes_casts_no_ballot_by_policy() -> None:
     assert members_vote("M-1", "budget") is None
+
+
+def test_council_up_passes_member_ballots_on_to_every_agent(directory: CouncilDir) -> None:
+    credentials = directory.path / "credentials.json"
+    assert "--member-ballots" in Supervisor(
+        directory, NO_BROKER, credentials, member_ballots=True
+    ).command(3)
+    assert "--member-ballots" not in Supervisor(directory, NO_BROKER, credentials).command(3)
+    for command in ("agent", "up"):
+        result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+        assert "--member-ballots" in result.output
