@@ -5,6 +5,11 @@ the same result, and then waits for the decision: a decision record announced by
 only once it verifies against the roster (its commit certificate carries ``Q`` signatures), so
 no single seat can announce a false outcome. When the voting window ends before every seat has
 voted, the secretariat asks the council to close the motion, again as a signed request.
+
+A process that reads more of the council than replies and decisions (the gateway's link,
+:mod:`council.gateway.live`) hands the secretariat *listeners* by topic kind: they receive
+those topics' publishes over the same connection, and an ``events`` listener replaces the
+secretariat's own reading of decisions.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import aiomqtt
 
@@ -26,13 +32,26 @@ from council.governance.records import DecisionRecord
 from council.governance.verify import verify_decision
 from council.live.connection import BrokerUrl
 from council.live.council_dir import CouncilDir
-from council.live.topics import CouncilTopics
+from council.live.topics import CouncilTopics, TopicKind
 from council.live.wire import Dropped, decode_bundle, encode_bundle
 
 
 def wall_ms() -> int:
     """A motion's times are the secretariat's wall clock: its window outlives any process."""
     return time.time_ns() // 1_000_000
+
+
+#: Receives one publish on a topic the secretariat was asked to listen to: (topic, payload).
+Listener = Callable[[str, bytes], None]
+#: The topic kinds a listener may be given, and the QoS they are read at: events and the
+#: retained presence at 1 (rare, and a lost decision is not resent), the rest at 0.
+LISTENED_QOS: Final = {
+    TopicKind.REPLIES: 0,
+    TopicKind.RESULTS: 0,
+    TopicKind.EVENTS: 1,
+    TopicKind.PRESENCE: 1,
+    TopicKind.BROADCAST: 0,
+}
 
 
 class MotionRefused(Exception):
@@ -47,9 +66,17 @@ class Decided:
 
 
 class Secretariat:
-    """A connected secretariat client: submit requests, collect replies and decisions."""
+    """A connected secretariat client: submit requests, collect replies and decisions.
 
-    def __init__(self, directory: CouncilDir, broker: BrokerUrl, principal: str = "secretariat"):
+    ``listeners`` maps topic kinds of :data:`LISTENED_QOS` to what reads their publishes."""
+
+    def __init__(
+        self,
+        directory: CouncilDir,
+        broker: BrokerUrl,
+        principal: str = "secretariat",
+        listeners: Mapping[TopicKind, Listener] | None = None,
+    ):
         self.directory = directory
         self.broker = broker
         self.principal = principal
@@ -57,6 +84,7 @@ class Secretariat:
         self.session = ClientSession(directory.quorums, directory.signer(principal))
         # Timestamps must grow across invocations of the command: start from the wall clock.
         self.session.timestamp = time.time_ns() // 1_000
+        self._name = principal.encode()
         self.verifier = EnvelopeVerifier(crypto.Verifier(directory.roster, crypto.get_backend()))
         self.completed: dict[int, Completed] = {}
         self.decisions: dict[str, DecisionRecord] = {}
@@ -64,6 +92,15 @@ class Secretariat:
         self._client: aiomqtt.Client | None = None
         self._started_s = time.monotonic()
         self._one_at_a_time = asyncio.Lock()
+        own: dict[TopicKind, Listener] = {
+            TopicKind.REPLIES: self._replies,
+            TopicKind.RESULTS: self._replies,
+            TopicKind.EVENTS: self._event,
+        }
+        self._listeners = own | dict(listeners or {})
+        unknown = set(self._listeners) - set(LISTENED_QOS)
+        if unknown:
+            raise ValueError(f"cannot listen to {', '.join(sorted(unknown))} topics")
 
     def now_ms(self) -> int:
         return int((time.monotonic() - self._started_s) * 1000)
@@ -72,15 +109,31 @@ class Secretariat:
         self._client = self.broker.client(identifier=None)
         await self._client.__aenter__()
         await self._client.subscribe(
-            [
-                (self.topics.replies_to(self.principal), 0),
-                # A reply that answers other clients too comes once, on the results topics.
-                (self.topics.results(), 0),
-                (self.topics.events(), 1),
-            ]
+            [(self._filter(kind), LISTENED_QOS[kind]) for kind in self._listeners]
         )
         self._reader = asyncio.create_task(self._read())
         return self
+
+    def _filter(self, kind: TopicKind) -> str:
+        topics = self.topics
+        return {
+            TopicKind.REPLIES: topics.replies_to(self.principal),
+            # A reply that answers other clients too comes once, on the results topics.
+            TopicKind.RESULTS: topics.results(),
+            TopicKind.EVENTS: topics.events(),
+            TopicKind.PRESENCE: topics.presences(),
+            TopicKind.BROADCAST: topics.broadcasts(),
+        }[kind]
+
+    @property
+    def reading(self) -> asyncio.Task[None]:
+        """The task reading the connection: done once the connection is lost (or closed)."""
+        return self._reader
+
+    async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Publish ``payload`` on ``topic`` over the secretariat's connection."""
+        assert self._client is not None
+        await self._client.publish(topic, payload, qos=qos)
 
     async def __aexit__(self, *exc: object) -> None:
         self._reader.cancel()
@@ -89,15 +142,23 @@ class Secretariat:
 
     async def _read(self) -> None:
         assert self._client is not None
+        listeners = {kind.value: listener for kind, listener in self._listeners.items()}
         async for message in self._client.messages:
+            topic = message.topic.value
+            levels = topic.split("/", 3)  # council/<id>/<kind>/...
+            listener = listeners.get(levels[2]) if len(levels) == 4 else None
+            if listener is None:
+                continue
             payload = message.payload
-            data = payload if isinstance(payload, bytes) else str(payload).encode()
-            if "/events/" in message.topic.value:
-                self._event(data)
-            else:
-                self._replies(data)
+            # A listener never raises on what a seat published: one that did would end this
+            # task, and with it every reply and decision.
+            listener(topic, payload if isinstance(payload, bytes) else str(payload).encode())
 
-    def _replies(self, data: bytes) -> None:
+    def _replies(self, topic: str, data: bytes) -> None:
+        # A batch's reply on results/ answers many clients: one that cannot name ours is not
+        # worth a decode and a signature check.
+        if not self.session.outstanding or self._name not in data:
+            return
         try:
             envelopes = decode_bundle(data, self.directory.council_id)
         except Dropped:
@@ -113,7 +174,7 @@ class Secretariat:
                 if done is not None:
                     self.completed[done.timestamp] = done
 
-    def _event(self, data: bytes) -> None:
+    def _event(self, topic: str, data: bytes) -> None:
         try:
             document = json.loads(data)
             record = DecisionRecord.model_validate_json(json.dumps(document["decision"]))
