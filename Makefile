@@ -38,7 +38,7 @@ bench: $(STAMP)
 
 # The live council: a broker, 33 agent processes, and demo motions decided as they land.
 run: $(STAMP)
-	$(BIN)/council up --council .council --init --demo 8
+	$(BIN)/council up --council .council --init --demo 8 --serve
 
 # The same council in the deterministic simulator, 10 of 33 Byzantine.
 simulate: $(STAMP)

@@ -15,8 +15,11 @@ import typer
 
 from api.server import bootstrap_tokens, free_port, serve
 from council.cli import app
+from council.commands.live import COMPANIONS
 from council.gateway import CouncilLink, Gateway, GatewayStore, SimulatedLink
 from council.gateway.tokens import Role, TokenStore
+from council.live.connection import BrokerUrl
+from council.live.council_dir import CouncilDir
 
 __all__ = ["app"]
 
@@ -122,6 +125,24 @@ async def _serve_until_stopped(gateway: Gateway, host: str, port: int) -> None:
         await task
     except asyncio.CancelledError:
         typer.echo("API stopped")
+
+
+async def serve_beside_council(directory: CouncilDir, url: BrokerUrl, host: str, port: int) -> None:
+    """``council up --serve``: the API over the council ``council up`` just started."""
+    from council.gateway.live import LiveLink
+
+    path = directory.path / "gateway.sqlite"
+    gateway = Gateway(LiveLink(directory, url), GatewayStore(path))
+    port = port or free_port(host)
+    issued = bootstrap_tokens(gateway.store, path.with_suffix(".tokens"))
+    started = asyncio.Event()
+    server = asyncio.create_task(serve(gateway, host, port, started=started))
+    await started.wait()
+    announce(gateway, host, port, issued, path.with_suffix(".tokens"))
+    await server
+
+
+COMPANIONS["api"] = serve_beside_council
 
 
 @token_app.command("create")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,13 +17,18 @@ from council.commands.live_demo import DEMO_MOTIONS, format_decision
 from council.council_file import default_council
 from council.live.connection import BrokerUrl, BrokerUrlError
 from council.live.council_dir import CouncilDir, CouncilDirError
-from council.live.credentials import Credentials, CredentialsError
+from council.live.credentials import GATEWAY, Credentials, CredentialsError
 from council.live.supervisor import (
     Supervisor,
     credentials_path,
     load_broker_address,
     local_broker,
 )
+
+#: Services ``council up --serve`` runs beside the council, registered by the layers above it
+#: (the HTTP API registers "api" in api/cli.py), so that imports still point one way.
+Companion = Callable[[CouncilDir, BrokerUrl, str, int], Coroutine[Any, Any, None]]
+COMPANIONS: dict[str, Companion] = {}
 
 motion_app = typer.Typer(help="Submit motions to a running council and look them up.")
 
@@ -151,8 +158,17 @@ def up(
     exit_after_demo: Annotated[bool, typer.Option(help="Stop once the demo is decided.")] = False,
     prefer: Annotated[str, typer.Option(help="auto, mosquitto or amqtt.")] = "auto",
     member_ballots: MemberBallotsOption = False,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the HTTP API and dashboard beside the council.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Where the API listens (with --serve).")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="The API's port (with --serve; 0: a free one).")
+    ] = 8000,
 ) -> None:
     """Start a broker (unless --broker is given) and every agent; Ctrl-C stops them all."""
+    if serve and "api" not in COMPANIONS:
+        raise _fail("--serve needs the HTTP layer: run the installed `council` command")
     if init and not (council / "council.yaml").exists():
         _init_council(council)
     directory = _directory(council)
@@ -168,6 +184,7 @@ def up(
             exit_after_demo,
             prefer,
             member_ballots,
+            (host, port) if serve else None,
         )
     )
     raise typer.Exit(code)
@@ -190,6 +207,7 @@ async def _up(
     exit_after_demo: bool,
     prefer: str,
     member_ballots: bool,
+    serve_at: tuple[str, int] | None = None,
 ) -> int:
     local = None
     if broker is None:
@@ -216,6 +234,12 @@ async def _up(
         f"started {len(supervisor.agents)} agents of {directory.council.name}; "
         f"logs in {directory.path}/agents/seat-NN/agent.log; Ctrl-C stops the council"
     )
+    companion = None
+    if serve_at is not None:
+        gateway_url = url.with_credentials(
+            GATEWAY, Credentials.load(credentials_file).password(GATEWAY)
+        )
+        companion = asyncio.create_task(COMPANIONS["api"](directory, gateway_url, *serve_at))
     demo_task = None
     if demo:
         demo_task = asyncio.create_task(_demo(directory, url, credentials_file, demo))
@@ -232,6 +256,10 @@ async def _up(
                 break
             await asyncio.sleep(0.25)
     finally:
+        if companion is not None:
+            companion.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await companion
         await supervisor.stop()
         if local is not None:
             await local.stop()

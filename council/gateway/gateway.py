@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
+from consensus import Request, decode
 from council.council_file import CouncilFile
 from council.gateway.hub import EventHub
 from council.gateway.link import CouncilLink, Observation
@@ -36,8 +37,10 @@ from council.governance.events import (
 )
 from council.governance.operations import (
     VOTES,
+    MotionOp,
     close_operation,
     motion_operation,
+    parse_operation,
     query_operation,
 )
 from council.governance.records import DecisionRecord
@@ -281,13 +284,15 @@ class Gateway:
 
     def decision(self, record: DecisionRecord) -> None:
         row = self.store.motion(record.motion_id)
-        if row is None or row.status == "decided":
-            return  # not ours, or already verified: 32 other seats announce it too
+        if row is not None and row.status == "decided":
+            return  # already verified: the other seats announce it too
         problems = verify_decision(record, self.link.roster)
         if problems:
             self.metrics.records_refused.inc()
             log.warning("refused a decision record for %s: %s", record.motion_id, problems[0])
             return
+        if row is None:
+            self._adopt_foreign(record)
         tally = (record.yes, record.no, record.abstain)
         if not self.store.mark_decided(
             record.motion_id, record.outcome, tally, self.link.now_ms(), record.model_dump_json()
@@ -300,6 +305,15 @@ class Gateway:
         self._tallies.pop(record.motion_id, None)
         self._decided.setdefault(record.motion_id, asyncio.Event()).set()
         self._publish_motion(self._row(record.motion_id))
+
+    def _adopt_foreign(self, record: DecisionRecord) -> None:
+        """Another client's motion (``council motion submit``): shown with its decision too."""
+        request = decode(record.motion)
+        assert isinstance(request, Request)  # verify_decision checked the motion is one
+        motion = parse_operation(request.operation)
+        assert isinstance(motion, MotionOp)
+        draft = MotionDraft(motion.title, motion.text, motion.category, record.submitter)
+        self.store.record_foreign_decision(record.motion_id, draft, motion.at_ms, record.window_ms)
 
     def observe(self, observation: Observation) -> None:
         data = dict(observation.data)

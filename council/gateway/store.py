@@ -179,6 +179,26 @@ class GatewayStore:
             row = db.execute("SELECT * FROM motions WHERE id = ?", (motion_id,)).fetchone()
         return _motion(row), True
 
+    def record_foreign_decision(
+        self, motion_id: str, draft: MotionDraft, at_ms: int, window_ms: int
+    ) -> None:
+        """Make room for a motion another client put to the council, so its verified decision
+        can be stored and shown beside the gateway's own (no-op when it is known)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO motions (id, title, text, category, submitted_by, at_ms,"
+                " window_ms, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
+                (
+                    motion_id,
+                    draft.title,
+                    draft.text,
+                    draft.category,
+                    draft.submitted_by,
+                    at_ms,
+                    window_ms,
+                ),
+            )
+
     def next_motion_number(self) -> int:
         rows = self.query("SELECT COALESCE(MAX(number), 0) + 1 AS next FROM motions")
         return int(rows[0]["next"])
