@@ -14,9 +14,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.limits import BodyLimit
 from api.ratelimit import RateLimiter
-from api.routes import council, events, motions, service
+from api.routes import council, events, motions, scenarios, service
 from api.settings import ApiSettings
 from council.gateway import Gateway
+from council.gateway.scenarios import ScenarioDesk
 from council.gateway.tokens import TokenStore
 
 API_VERSION = "1"
@@ -25,13 +26,16 @@ API_VERSION = "1"
 def create_app(gateway: Gateway, settings: ApiSettings | None = None) -> FastAPI:
     """The HTTP front door of ``gateway``; starting the app starts the gateway."""
     settings = settings or ApiSettings()
+    desk = ScenarioDesk(gateway.store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
+        await desk.start()
         try:
             yield
         finally:
+            await desk.stop()
             await gateway.stop()
 
     app = FastAPI(
@@ -43,6 +47,7 @@ def create_app(gateway: Gateway, settings: ApiSettings | None = None) -> FastAPI
     app.state.gateway = gateway
     app.state.settings = settings
     app.state.tokens = TokenStore(gateway.store)
+    app.state.scenarios = desk
     app.state.rate_limiter = RateLimiter(settings.requests_per_minute)
     app.add_middleware(
         BodyLimit,
@@ -51,7 +56,7 @@ def create_app(gateway: Gateway, settings: ApiSettings | None = None) -> FastAPI
     )
     _measure_requests(app, gateway)
     _validation_errors_say_why(app)
-    for router in (motions.router, council.router, events.router, service.router):
+    for router in (motions.router, council.router, events.router, scenarios.router, service.router):
         app.include_router(router)
     _dashboard(app)
     return app

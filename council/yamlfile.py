@@ -134,7 +134,12 @@ def read_yaml(path: Path | str) -> YamlDocument:
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse YAML text (`file` names it in errors), rejecting duplicate keys."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character before anything is parsed
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        message = f"invalid YAML: unacceptable character #x{error.character:04x} ({error.reason})"
+        raise SpecError(file, line, SYNTAX_FIELD, message) from None
     try:
         root = loader.get_single_node()
         duplicates = list(_duplicate_keys(root, (), set()))

@@ -287,6 +287,14 @@ def test_bad_indentation_is_a_syntax_error(tmp_path: Path) -> None:
     assert line.startswith(f"{path}:5: (syntax): invalid YAML: ")
 
 
+def test_an_unprintable_character_is_a_syntax_error(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "seed: 3\ndescription: bell\x07\n")
+    assert errors(path) == [
+        f"{path}:4: (syntax): invalid YAML: unacceptable character #x0007"
+        " (special characters are not allowed)"
+    ]
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.yaml"
     assert errors(missing) == [f"{missing}:0: (file): cannot read: No such file or directory"]
