@@ -7,9 +7,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.limits import BodyLimit
@@ -59,7 +61,36 @@ def create_app(gateway: Gateway, settings: ApiSettings | None = None) -> FastAPI
     for router in (motions.router, council.router, events.router, scenarios.router, service.router):
         app.include_router(router)
     _dashboard(app)
+    _describe_errors_and_categories(app, gateway)
     return app
+
+
+def _describe_errors_and_categories(app: FastAPI, gateway: Gateway) -> None:
+    """The spec says what the API does: a 422 carries a one-line reason and the list of
+    problems (not FastAPI's default shape), and a motion's category is one of this council's."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["HTTPValidationError"] = {
+                "title": "HTTPValidationError",
+                "type": "object",
+                "required": ["detail", "errors"],
+                "properties": {
+                    "detail": {"type": "string", "title": "Detail"},
+                    "errors": {"type": "array", "items": {"type": "string"}, "title": "Errors"},
+                },
+            }
+            components.pop("ValidationError", None)
+            category = components["MotionIn"]["properties"]["category"]
+            category["enum"] = sorted(gateway.council.categories)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _measure_requests(app: FastAPI, gateway: Gateway) -> None:
