@@ -1,11 +1,14 @@
 """The governance application: motions, ballots and decisions, replicated on the ordered log.
 
 Every agent executes the same requests in the same order, so every agent holds the same motions,
-counts the same ballots and reaches the same outcome at the same sequence number. Nothing here
-reads a clock: time enters only as the ``at_ms`` a motion or close request states, and a motion
-closes either by an ordered close request (after its window) or when the last seat's ballot is
-ordered. A request the rules refuse yields a ``rejected-request`` result and leaves the state
-unchanged; a faulty client can waste a sequence number, never corrupt a tally.
+counts the same ballots and reaches the same outcome at the same sequence number. While a motion
+is open a seat may change its ballot: its later ballot replaces the earlier one, so each seat's
+last ordered ballot is the one counted. Nothing here reads a clock: time enters only as the
+``at_ms`` a motion or close request states, and a motion closes either by an ordered close
+request (after its window) or when the ballot of the last seat yet to vote is ordered; a seat
+changing its ballot is not a new seat voting. A request the rules refuse yields a
+``rejected-request`` result and leaves the state unchanged; a faulty client can waste a
+sequence number, never corrupt a tally.
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ class GovernanceRules:
 
 @dataclass(frozen=True, slots=True)
 class MotionState:
-    """One motion as every agent holds it; ``ballots`` maps seat number to the counted vote."""
+    """One motion as every agent holds it; ``ballots`` maps seat number to the counted vote,
+    the seat's last ordered ballot."""
 
     id: str
     title: str
@@ -214,13 +218,12 @@ class GovernanceApplication:
         if seat is None:
             raise _Refused(f"{client} is not a seat and may not vote")
         motion = self._open_motion(op.motion)
-        if seat in motion.ballots:
-            raise _Refused(f"seat {seat} already voted on {op.motion}")
+        earlier = motion.ballots.get(seat)
         motion = replace(motion, ballots=MappingProxyType({**motion.ballots, seat: op.vote}))
         self._motions[motion.id] = motion
-        if len(motion.ballots) == self.rules.n:
+        if earlier is None and len(motion.ballots) == self.rules.n:
             return self._close(motion, seq)
-        return BallotCast(motion=op.motion, vote=op.vote)
+        return BallotCast(motion=op.motion, vote=op.vote, changed_from=earlier)
 
     def _close_on_request(self, op: CloseOp, client: str, seq: int) -> Event:
         if client not in self.rules.secretariat:

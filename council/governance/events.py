@@ -4,6 +4,8 @@ Every result is canonical JSON, so equal states give byte-equal replies on every
 
 - ``{"event":"opened","motion":"M-1"}``
 - ``{"event":"ballot","motion":"M-1","vote":"yes"}``
+- ``{"changed_from":"no","event":"ballot","motion":"M-1","vote":"yes"}`` (the seat's ballot
+  replaced its earlier ``no``; a seat's first ballot has no ``changed_from``)
 - ``{"event":"closed","motion":"M-1","outcome":"adopted","yes":20,"no":5,"abstain":2}``
 - ``{"event":"status","motion":"M-1",...}`` (the answer to a query)
 - ``{"event":"rejected-request","reason":"..."}``
@@ -36,9 +38,17 @@ class Opened(_Event):
 
 
 class BallotCast(_Event):
+    """A counted ballot. ``changed_from`` is the seat's earlier vote it replaced (even when the
+    same vote is cast again), ``None`` for the seat's first ballot on the motion."""
+
     event: Literal["ballot"] = "ballot"
     motion: str
     vote: Vote
+    changed_from: Vote | None = None
+
+    def text(self) -> str:
+        # The field appears only on a change, so a first ballot's result reads as it always did.
+        return canonical_json(self.model_dump(exclude_none=True))
 
 
 class Closed(_Event):

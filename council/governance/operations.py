@@ -49,7 +49,8 @@ class MotionOp(_Operation):
 
 
 class BallotOp(_Operation):
-    """A seat's vote on ``motion``; only a seat's first ballot counts."""
+    """A seat's vote on ``motion``. While the motion is open a later ballot of the same seat
+    replaces its earlier one: the seat's last ordered ballot is the one counted."""
 
     op: Literal["ballot"] = "ballot"
     motion: MotionId

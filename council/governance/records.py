@@ -1,15 +1,21 @@
 """Decision records: what proves, offline, that the council decided a motion as it says.
 
-A :class:`DecisionRecord` holds the signed motion request, every counted signed ballot, and the
-closing evidence: the batch ordered at the closing sequence number (so its digest can be
+A :class:`DecisionRecord` holds the signed motion request, each seat's counted signed ballot, and
+the closing evidence: the batch ordered at the closing sequence number (so its digest can be
 recomputed) and the commit certificate — ``Q`` signed COMMITs for that digest. Anyone holding
 the roster can check it with :func:`council.governance.verify.verify_decision`; nothing in it
 needs to be trusted because an agent produced it.
 
+A seat may change its ballot while the motion is open, and only its last ordered ballot counts.
+A record carries exactly that ballot for each seat that voted, in the order those ballots were
+ordered; the ballots it superseded are left out, so a record never holds two ballots of one
+seat and the ballots in it, counted, give its tally.
+
 A :class:`DecisionRecorder` builds records from one agent's ``Execute`` effects, in order. Only
-requests whose result was accepted count: a rejected duplicate ballot never enters a record.
-An agent that skipped part of the log by state transfer cannot show the motion or ballots it
-did not execute, so it records no decision for motions opened before it caught up.
+requests whose result was accepted count: a refused ballot (on a closed or unknown motion, or
+from a non-seat) never enters a record. An agent that skipped part of the log by state transfer
+cannot show the motion or ballots it did not execute, so it records no decision for motions
+opened before it caught up.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ class ClosingEvidence(_Record):
 class DecisionRecord(_Record):
     """A motion's decision with every signature needed to check it against the roster.
 
+    ``ballots`` holds each voting seat's counted ballot (its last) and no other.
+
     Load one with ``DecisionRecord.model_validate_json(text)``; write with ``model_dump_json()``.
     """
 
@@ -71,7 +79,13 @@ class _OpenMotion:
     motion: Envelope
     submitter: str
     category: str
-    ballots: list[Envelope] = field(default_factory=list)
+    # Each seat's counted ballot by its principal, in the order the counted ballots were ordered.
+    ballots: dict[str, Envelope] = field(default_factory=dict)
+
+    def count(self, ballot: Envelope) -> None:
+        """``ballot`` is now its seat's counted one, replacing any earlier ballot of the seat."""
+        self.ballots.pop(ballot.sender, None)
+        self.ballots[ballot.sender] = ballot
 
 
 #: The results a decision record is built from.
@@ -114,7 +128,7 @@ class DecisionRecorder:
     def _counted(self, motion_id: str, envelope: Envelope) -> None:
         motion = self._open.get(motion_id)
         if motion is not None:
-            motion.ballots.append(envelope)
+            motion.count(envelope)
 
     def _closed(self, event: Closed, envelope: Envelope, execute: Execute) -> DecisionRecord | None:
         motion = self._open.pop(event.motion, None)
@@ -122,13 +136,13 @@ class DecisionRecorder:
             return None  # opened before this agent caught up by state transfer
         category = self.rules.categories[motion.category]
         if isinstance(_operation_of(envelope), BallotOp):  # the last seat's ballot closed it
-            motion.ballots.append(envelope)
+            motion.count(envelope)
         record = self.records[event.motion] = DecisionRecord(
             council_id=self.rules.council_id,
             motion_id=event.motion,
             submitter=motion.submitter,
             motion=motion.motion,
-            ballots=tuple(motion.ballots),
+            ballots=tuple(motion.ballots.values()),
             rule=category.rule,
             window_ms=category.window_ms,
             turnout=category.turnout,

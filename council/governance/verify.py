@@ -5,12 +5,18 @@ Each check names what failed, so a reader can tell a forged ballot from a short 
 - the motion request is validly signed by the stated submitter, a client (not a seat), and
   opens the record's motion;
 - every ballot is validly signed by a seat (``r{i}``, ``i < seats``), votes on this motion,
-  and no seat has two;
+  and no seat has two: a record carries only each seat's counted ballot, its last, so a second
+  ballot of a seat is an error, never read as a change of vote;
 - the closing batch hashes to the closing digest, and holds the closing request (a close after
   the motion's window, or the last seat's ballot);
 - the commit certificate holds at least ``Q`` valid COMMITs for that view, seq and digest, from
   distinct replicas;
 - the ballots, counted again, give the recorded tally and outcome under the recorded rule.
+
+The certificate covers only the closing batch, so a valid record shows that its ballots were
+signed and give its tally, not that the log held no others: a record that leaves a ballot out,
+or carries one that the seat's later ballot superseded, still verifies when its tally is the
+count of the ballots it carries.
 """
 
 from __future__ import annotations
@@ -95,7 +101,7 @@ def _check_ballots(
 ) -> tuple[dict[int, Vote], list[str]]:
     """The counted vote of each seat, and the problems of the ballots that do not count."""
     votes: dict[int, Vote] = {}
-    first_ballot: dict[int, int] = {}
+    ballot_of: dict[int, int] = {}  # seat -> the index of its ballot in the record
     problems: list[str] = []
     for index, envelope in enumerate(record.ballots, start=1):
         label = f"ballot {index} ({envelope.sender})"
@@ -103,14 +109,17 @@ def _check_ballots(
         seat = _seat_of(envelope.sender, record.seats)
         if seat is None:
             found.append(f"{label}: {envelope.sender} is not a seat of {record.seats}")
-        elif seat in first_ballot:
-            found.append(f"{label}: seat {seat} already voted in ballot {first_ballot[seat]}")
+        elif seat in ballot_of:
+            found.append(
+                f"{label}: a second ballot of seat {seat}, after ballot {ballot_of[seat]};"
+                " a record carries only a seat's counted ballot"
+            )
         if operation is not None and not isinstance(operation, BallotOp):
             found.append(f"{label}: the request is not a ballot")
         elif isinstance(operation, BallotOp) and operation.motion != record.motion_id:
             found.append(f"{label}: votes on {operation.motion}, not {record.motion_id}")
         if seat is not None:
-            first_ballot.setdefault(seat, index)
+            ballot_of.setdefault(seat, index)
         problems += found
         if not found and isinstance(operation, BallotOp) and seat is not None:
             votes[seat] = operation.vote

@@ -120,14 +120,87 @@ def test_close_is_accepted_from_the_end_of_the_window_on() -> None:
     assert clerk.close(at_ms=99_000, motion_id="M-2")["event"] == "closed"
 
 
-def test_only_a_seats_first_ballot_counts() -> None:
+def test_a_seats_later_ballot_replaces_its_earlier_one() -> None:
     clerk = Clerk()
     clerk.motion()
     clerk.vote(1, "yes")
-    assert rejected(clerk.vote(1, "no")) == "seat 1 already voted on M-1"
+    assert clerk.vote(1, "no") == {
+        "event": "ballot",
+        "motion": "M-1",
+        "vote": "no",
+        "changed_from": "yes",
+    }
     clerk.vote(2, "yes")
     clerk.vote(3, "yes")
-    assert clerk.close(at_ms=2_000)["yes"] == 3
+    motion = clerk.application.motion("M-1")
+    assert motion is not None and dict(motion.ballots) == {1: "no", 2: "yes", 3: "yes"}
+    # Had seat 1's first ballot counted, yes 3 of 4 would have adopted it.
+    assert clerk.close(at_ms=2_000) == {
+        "event": "closed",
+        "motion": "M-1",
+        "outcome": "rejected",
+        "yes": 2,
+        "no": 1,
+        "abstain": 0,
+    }
+
+
+def test_the_result_of_a_change_names_the_vote_it_replaced_in_canonical_json() -> None:
+    application = GovernanceApplication(RULES)
+    operation = motion_operation("M-1", "Title", "Text", "budget", 0)
+    ordered = [
+        (SECRETARIAT, operation),
+        ("r0", ballot_operation("M-1", "yes")),
+        ("r0", ballot_operation("M-1", "abstain")),
+        ("r0", ballot_operation("M-1", "abstain")),
+    ]
+    results = [
+        application.execute(Request(client=client, timestamp=seq, operation=op), seq)
+        for seq, (client, op) in enumerate(ordered, start=1)
+    ]
+    assert results[1:] == [
+        '{"event":"ballot","motion":"M-1","vote":"yes"}',
+        '{"changed_from":"yes","event":"ballot","motion":"M-1","vote":"abstain"}',
+        # Casting the same vote again is still a later ballot replacing the earlier one.
+        '{"changed_from":"abstain","event":"ballot","motion":"M-1","vote":"abstain"}',
+    ]
+
+
+def test_a_change_is_not_a_new_seat_voting_so_only_the_last_seat_closes_the_motion() -> None:
+    clerk = Clerk()
+    clerk.motion(category="constitutional")
+    for seat in (1, 2, 3):
+        clerk.vote(seat, "no")
+    for seat in (1, 2, 3):
+        assert clerk.vote(seat, "yes")["event"] == "ballot"
+    assert clerk.vote(3, "no")["changed_from"] == "yes"
+    motion = clerk.application.motion("M-1")
+    assert motion is not None and (motion.status, motion.absent) == ("open", 1)
+    assert clerk.vote(4, "yes") == {
+        "event": "closed",
+        "motion": "M-1",
+        "outcome": "rejected",  # seat 3's last ballot is a no: not unanimous
+        "yes": 3,
+        "no": 1,
+        "abstain": 0,
+    }
+
+
+@pytest.mark.parametrize("closed_by", ["the last seat", "a close request"])
+def test_a_seat_cannot_change_its_ballot_once_the_motion_is_closed(closed_by: str) -> None:
+    clerk = Clerk()
+    clerk.motion()
+    for seat in (1, 2, 3):
+        clerk.vote(seat, "yes")
+    if closed_by == "the last seat":
+        assert clerk.vote(4, "no")["event"] == "closed"
+    else:
+        assert clerk.close(at_ms=1_100)["event"] == "closed"
+    before = clerk.application.snapshot()
+    assert rejected(clerk.vote(1, "no")) == "motion M-1 is closed"
+    assert clerk.application.snapshot() == before
+    motion = clerk.application.motion("M-1")
+    assert motion is not None and (motion.outcome, motion.yes) == ("adopted", 3)
 
 
 @pytest.mark.parametrize(
@@ -182,7 +255,8 @@ def test_results_are_canonical_json() -> None:
 
 
 def script(clerk: Clerk) -> list[dict[str, Any]]:
-    """A mixed history: two motions, accepted and refused ballots, an early and a real close."""
+    """A mixed history: two motions, first, changed and refused ballots, an early and a real
+    close."""
     clerk.motion("M-1")
     clerk.motion("M-2", category="constitutional", at_ms=400)
     return [
@@ -218,6 +292,28 @@ def test_restore_reproduces_the_state_and_its_future() -> None:
     assert restored.application.snapshot() == original.application.snapshot()
     motion = restored.application.motion("M-2")
     assert motion is not None and (motion.status, motion.outcome) == ("closed", "rejected")
+
+
+def test_restore_keeps_each_seats_changed_ballot() -> None:
+    original = Clerk()
+    original.motion(category="constitutional")
+    original.vote(1, "no")
+    original.vote(1, "yes")
+    original.vote(2, "abstain")
+    snapshot = original.application.snapshot()
+    assert json.loads(snapshot)["motions"][0]["ballots"] == {"1": "yes", "2": "abstain"}
+    restored = Clerk(GovernanceApplication(RULES))
+    restored.application.restore(snapshot)
+    restored.seq = original.seq
+    motion = restored.application.motion("M-1")
+    assert motion is not None and dict(motion.ballots) == {1: "yes", 2: "abstain"}
+    for clerk in (original, restored):
+        # The restored state knows seat 2 already voted: its change neither closes the motion
+        # nor counts as a third seat.
+        assert clerk.vote(2, "yes")["changed_from"] == "abstain"
+        assert clerk.vote(3, "yes")["event"] == "ballot"
+        assert clerk.vote(4, "yes")["outcome"] == "adopted"
+    assert restored.application.snapshot() == original.application.snapshot()
 
 
 def test_queries_list_motions_in_order_and_answer_unknown_with_none() -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from council.governance.events import Closed, Opened, RejectedRequest, event_kind
+from council.governance.events import (
+    BallotCast,
+    Closed,
+    Opened,
+    RejectedRequest,
+    event_kind,
+    parse_event,
+)
 
 
 def test_the_event_kind_is_read_without_parsing_and_never_from_inside_a_string() -> None:
@@ -14,3 +21,13 @@ def test_the_event_kind_is_read_without_parsing_and_never_from_inside_a_string()
     assert event_kind(sneaky) == "rejected-request"
     assert event_kind("not an event") is None
     assert event_kind('{"event":"') is None
+
+
+def test_a_ballot_says_what_it_changed_from_only_when_it_replaced_one() -> None:
+    first = BallotCast(motion="M-1", vote="yes")
+    change = BallotCast(motion="M-1", vote="no", changed_from="yes")
+    assert first.text() == '{"event":"ballot","motion":"M-1","vote":"yes"}'
+    assert change.text() == '{"changed_from":"yes","event":"ballot","motion":"M-1","vote":"no"}'
+    assert parse_event(first.text()) == first
+    assert parse_event(change.text()) == change
+    assert parse_event(change.text().replace('"yes"', '"maybe"')) is None

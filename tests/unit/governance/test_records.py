@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 
 import crypto
-from consensus import Execute, Request, seal
+from consensus import Envelope, Execute, Request, decode, seal
 from council.governance import (
+    BallotOp,
     DecisionRecord,
     DecisionRecorder,
     ballot_operation,
     close_operation,
     motion_operation,
+    parse_operation,
     verify_decision,
 )
 from tests.unit.governance.support import SECRETARIAT, GovernedCouncil
@@ -25,17 +27,18 @@ Document = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def council() -> GovernedCouncil:
-    """M-1 is adopted by the last seat's ballot; M-2 is rejected by a close after its window,
-    with seat 1's second ballot refused."""
+    """M-1 is adopted by the last seat's ballot after seat 2 changed its no to a yes; M-2 is
+    rejected by a close after its window, seat 1 having changed its yes to a no."""
     council = GovernedCouncil(n=4)
     council.submit(SECRETARIAT, motion_operation("M-1", "Audit", "Audit it all.", "budget", 0))
     council.submit(SECRETARIAT, motion_operation("M-2", "Roads", "Fix the roads.", "budget", 0))
     council.submit("r0", ballot_operation("M-1", "yes"))
-    council.submit("r1", ballot_operation("M-1", "yes"))
+    council.submit("r1", ballot_operation("M-1", "no"))
     council.submit("r2", ballot_operation("M-1", "no"))
     council.submit("r0", ballot_operation("M-2", "yes"))
-    council.submit("r0", ballot_operation("M-2", "no"))
     council.submit("r1", ballot_operation("M-2", "abstain"))
+    council.submit("r1", ballot_operation("M-1", "yes"))
+    council.submit("r0", ballot_operation("M-2", "no"))
     council.submit("r3", ballot_operation("M-1", "yes"))
     council.submit(SECRETARIAT, close_operation("M-2", 1_000))
     return council
@@ -47,6 +50,26 @@ def records(council: GovernedCouncil) -> dict[str, DecisionRecord]:
     for effect in council.effects[2]:
         recorder.observe(effect)
     return recorder.records
+
+
+def ballots_of(council: GovernedCouncil, sender: str, motion_id: str) -> list[Envelope]:
+    """Every ballot of ``sender`` on ``motion_id`` the council executed, in order."""
+    found = []
+    for effect in council.effects[0]:
+        if isinstance(effect, Execute):
+            found += [e for e in effect.executed if e.sender == sender and vote_of(e, motion_id)]
+    return found
+
+
+def vote_of(envelope: Envelope, motion_id: str | None = None) -> str | None:
+    """The vote ``envelope`` casts (on ``motion_id``, when given), or ``None``."""
+    request = decode(envelope)
+    if not isinstance(request, Request):
+        return None
+    operation = parse_operation(request.operation)
+    if not isinstance(operation, BallotOp):
+        return None
+    return operation.vote if motion_id in (None, operation.motion) else None
 
 
 def tampered(record: DecisionRecord, change: Callable[[Document], None]) -> DecisionRecord:
@@ -67,11 +90,8 @@ def test_the_recorder_records_each_closed_motion(
     assert sorted(records) == ["M-1", "M-2"]
     adopted, rejected = records["M-1"], records["M-2"]
     assert (adopted.outcome, adopted.yes, adopted.no, adopted.abstain) == ("adopted", 3, 1, 0)
-    assert [ballot.sender for ballot in adopted.ballots] == ["r0", "r1", "r2", "r3"]
     assert adopted.closing.request.signature == adopted.ballots[-1].signature
-    # The refused second ballot of seat 1 is not part of the record.
-    assert [ballot.sender for ballot in rejected.ballots] == ["r0", "r1"]
-    assert (rejected.outcome, rejected.yes, rejected.no, rejected.abstain) == ("rejected", 1, 0, 1)
+    assert (rejected.outcome, rejected.yes, rejected.no, rejected.abstain) == ("rejected", 0, 1, 1)
     assert rejected.closing.request.sender == SECRETARIAT
     state = council.applications[2].motion("M-1")
     assert state is not None and state.closed_seq == adopted.closing.seq
@@ -82,6 +102,24 @@ def test_the_recorder_records_each_closed_motion(
         SECRETARIAT,
     )
     assert len(adopted.closing.certificate) >= council.replicas[0].quorums.quorum
+
+
+def test_a_record_carries_each_seats_last_ballot_in_the_order_those_were_ordered(
+    council: GovernedCouncil, records: dict[str, DecisionRecord]
+) -> None:
+    adopted, rejected = records["M-1"], records["M-2"]
+    assert [(b.sender, vote_of(b)) for b in adopted.ballots] == [
+        ("r0", "yes"),
+        ("r2", "no"),
+        ("r1", "yes"),
+        ("r3", "yes"),
+    ]
+    assert [(b.sender, vote_of(b)) for b in rejected.ballots] == [("r1", "abstain"), ("r0", "no")]
+    for record, seat in ((adopted, "r1"), (rejected, "r0")):
+        first, last = ballots_of(council, seat, record.motion_id)
+        assert not any(ballot.same_signed(first) for ballot in record.ballots)
+        assert any(ballot.same_signed(last) for ballot in record.ballots)
+        assert verify_decision(record, council.roster) == []
 
 
 def test_genuine_records_verify(
@@ -224,7 +262,27 @@ def test_a_second_ballot_of_a_seat_is_named(
         document["ballots"].append(document["ballots"][0])
 
     problems = problems_of(council, records["M-2"], repeat_a_ballot)
-    assert problems[0] == "ballot 3 (r0): seat 1 already voted in ballot 1"
+    assert problems == [
+        "ballot 3 (r1): a second ballot of seat 2, after ballot 1;"
+        " a record carries only a seat's counted ballot"
+    ]
+
+
+def test_a_record_that_also_carries_a_superseded_ballot_is_rejected(
+    council: GovernedCouncil, records: dict[str, DecisionRecord]
+) -> None:
+    first, _ = ballots_of(council, "r0", "M-2")
+
+    def carry_both_ballots_of_seat_1(document: Document) -> None:
+        # In log order, as if the verifier were to let the last one win: it must not.
+        document["ballots"].insert(1, json.loads(first.model_dump_json()))
+
+    problems = problems_of(council, records["M-2"], carry_both_ballots_of_seat_1)
+    assert problems[0] == (
+        "ballot 3 (r0): a second ballot of seat 1, after ballot 2;"
+        " a record carries only a seat's counted ballot"
+    )
+    assert verify_decision(records["M-2"], council.roster) == []
 
 
 def test_a_ballot_on_another_motion_is_named(
@@ -312,7 +370,8 @@ def test_a_decision_closed_inside_a_larger_batch_verifies() -> None:
         recorder.observe(effect)
     record = recorder.records["M-3"]
     assert (record.outcome, record.yes) == ("adopted", 4)
-    assert len(record.ballots) == 4  # the late ballot came after the close and was refused
+    # Seat 1's late change came after the close and was refused: its yes is the one counted.
+    assert [(b.sender, vote_of(b)) for b in record.ballots] == [(f"r{i}", "yes") for i in range(4)]
     assert record.closing.request.signature == record.ballots[-1].signature
     assert len(record.closing.batch) == 5
     assert verify_decision(record, council.roster) == []
