@@ -123,6 +123,11 @@ class GatewaySimulation(ScenarioSimulation):
             primary_seat = view % self.settings.agents + 1
             self._observe(Observation("view", {"view": view, "primary_seat": primary_seat}))
 
+    def on_crash(self, replica: int, restarted: bool) -> None:
+        super().on_crash(replica, restarted)
+        state = "online" if restarted else "offline"
+        self._observe(Observation("seat", {"seat": replica + 1, "state": state}))
+
     def on_send(self, source: int, kind: str, copies: int) -> None:
         if source >= 0:
             self.traffic[source][kind] += copies
