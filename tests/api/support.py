@@ -66,6 +66,20 @@ def issue_tokens(store: GatewayStore, seats: tuple[int, ...] = (1, 2)) -> dict[s
     return issued
 
 
+def simulated_gateway(
+    tmp_path: Path,
+    *,
+    scenario: Path = BASELINE,
+    speed: float = 4.0,
+    member_ballots: bool = False,
+    store: GatewayStore | None = None,
+) -> tuple[Gateway, dict[str, str]]:
+    """A gateway over a simulated council of ``scenario`` (not started), and tokens for it."""
+    store = store or GatewayStore(tmp_path / "gateway.sqlite")
+    link = SimulatedLink(load_scenario(scenario), speed=speed, member_ballots=member_ballots)
+    return Gateway(link, store), issue_tokens(store)
+
+
 @contextmanager
 def simulated_api(
     tmp_path: Path,
@@ -77,10 +91,9 @@ def simulated_api(
     store: GatewayStore | None = None,
 ) -> Iterator[Api]:
     """The app over a simulated council of ``scenario``, started and stopped around the test."""
-    store = store or GatewayStore(tmp_path / "gateway.sqlite")
-    link = SimulatedLink(load_scenario(scenario), speed=speed, member_ballots=member_ballots)
-    gateway = Gateway(link, store)
-    tokens = issue_tokens(store)
+    gateway, tokens = simulated_gateway(
+        tmp_path, scenario=scenario, speed=speed, member_ballots=member_ballots, store=store
+    )
     app = create_app(gateway, settings)
     with TestClient(app) as client:
         yield Api(client, gateway, tokens)
