@@ -160,21 +160,8 @@ class GatewayStore:
                             f" (motion {found['id']})"
                         )
                     return _motion(found), False
-            db.execute(
-                "INSERT INTO motions (id, title, text, category, submitted_by, at_ms, window_ms,"
-                " status, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    motion_id,
-                    draft.title,
-                    draft.text,
-                    draft.category,
-                    draft.submitted_by,
-                    at_ms,
-                    window_ms,
-                    "submitted",
-                    idempotency_key,
-                    request_hash,
-                ),
+            _insert_motion(
+                db, motion_id, draft, at_ms, window_ms, "submitted", idempotency_key, request_hash
             )
             row = db.execute("SELECT * FROM motions WHERE id = ?", (motion_id,)).fetchone()
         return _motion(row), True
@@ -185,19 +172,8 @@ class GatewayStore:
         """Make room for a motion another client put to the council, so its verified decision
         can be stored and shown beside the gateway's own (no-op when it is known)."""
         with self.transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO motions (id, title, text, category, submitted_by, at_ms,"
-                " window_ms, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
-                (
-                    motion_id,
-                    draft.title,
-                    draft.text,
-                    draft.category,
-                    draft.submitted_by,
-                    at_ms,
-                    window_ms,
-                ),
-            )
+            if db.execute("SELECT 1 FROM motions WHERE id = ?", (motion_id,)).fetchone() is None:
+                _insert_motion(db, motion_id, draft, at_ms, window_ms, "open", None, None)
 
     def next_motion_number(self) -> int:
         rows = self.query("SELECT COALESCE(MAX(number), 0) + 1 AS next FROM motions")
@@ -275,6 +251,34 @@ class GatewayStore:
         """The votes members instructed through the gateway, by seat."""
         rows = self.query("SELECT seat, vote FROM ballots WHERE motion = ?", (motion_id,))
         return {int(row["seat"]): str(row["vote"]) for row in rows}
+
+
+def _insert_motion(
+    db: sqlite3.Connection,
+    motion_id: str,
+    draft: MotionDraft,
+    at_ms: int,
+    window_ms: int,
+    status: MotionStatus,
+    idempotency_key: str | None,
+    request_hash: str | None,
+) -> None:
+    db.execute(
+        "INSERT INTO motions (id, title, text, category, submitted_by, at_ms, window_ms,"
+        " status, idempotency_key, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            motion_id,
+            draft.title,
+            draft.text,
+            draft.category,
+            draft.submitted_by,
+            at_ms,
+            window_ms,
+            status,
+            idempotency_key,
+            request_hash,
+        ),
+    )
 
 
 def _filter(where: MotionFilter) -> tuple[list[str], tuple[object, ...]]:

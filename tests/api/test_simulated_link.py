@@ -75,3 +75,31 @@ def test_a_motion_request_is_answered_by_f_plus_one_and_decided_with_a_record() 
     result, sink = asyncio.run(scenario())
     assert parse_event(result) == Opened(motion="M-7")
     assert [record.motion_id for record in sink.decisions] == ["M-7"]
+
+
+def test_the_gateway_shows_a_verified_decision_of_a_motion_another_client_submitted() -> None:
+    from council.gateway import Gateway, GatewayStore
+
+    loaded = load_scenario(SCENARIOS / "baseline.yaml")
+
+    async def scenario() -> None:
+        link = SimulatedLink(loaded, speed=20.0)
+        gateway = Gateway(link, GatewayStore(":memory:"))
+        await gateway.start()
+        # As `council motion submit` would: straight to the council, not through the gateway.
+        await link.request(motion_operation("CLI-1", "From the shell", "", "budget", 0), 10)
+        for _ in range(500):
+            row = gateway.store.motion("CLI-1")
+            if row is not None and row.status == "decided":
+                break
+            await asyncio.sleep(0.02)
+        await gateway.stop()
+        assert row is not None and row.status == "decided"
+        assert (row.title, row.category, row.submitted_by) == (
+            "From the shell",
+            "budget",
+            link.principal,
+        )
+        assert row.record is not None and row.outcome is not None
+
+    asyncio.run(scenario())
