@@ -63,6 +63,11 @@ def bundle_kinds(payload: bytes) -> list[str]:
     return [kind if kind in MESSAGE_KINDS else OTHER for kind in kinds]
 
 
+#: An evidence kind as the core names them (``equivocation``, ``invalid-new-view``, …); a
+#: name a faulty seat makes up otherwise counts as ``other``, so labels stay few.
+_EVIDENCE_KIND: Final = re.compile(r"[a-z][a-z-]{0,39}\Z")
+
+
 @dataclass(slots=True)
 class _Seat:
     number: int
@@ -106,6 +111,7 @@ class CouncilWatch:
         }
         self._traffic: dict[int, Counter[str]] = {}
         self._view: int | None = None
+        self._evidence_reporters: dict[tuple[int, str], set[int]] = {}
 
     @property
     def view(self) -> int | None:
@@ -148,6 +154,9 @@ class CouncilWatch:
         seat.view, seat.last_executed = view, executed
         self._dropped(seat, dropped)
         self._update_view()
+        evidence = status.get("evidence")
+        if isinstance(evidence, dict):
+            self._evidence(seat, evidence)
 
     def broadcast(self, topic: str, payload: bytes) -> None:
         seat = self._seat_of(topic)
@@ -186,6 +195,33 @@ class CouncilWatch:
         seat.dropped = dict(counts)
         if new:
             self._observe(Observation("rejected", {"seat": seat.number, "reasons": new}))
+
+    def _evidence(self, seat: _Seat, reported: dict[object, object]) -> None:
+        """Evidence against a seat is news once ``f + 1`` seats hold it: one faulty seat
+        cannot, by its status events alone, make the gateway accuse an honest one."""
+        for key, count in reported.items():
+            if not isinstance(key, str) or not _counts(count) or not count:
+                continue
+            culprit_text, _, kind = key.partition("/")
+            if not culprit_text.isdigit() or not 1 <= int(culprit_text) <= self.quorums.n:
+                continue
+            claim = (int(culprit_text), kind if _EVIDENCE_KIND.match(kind) else OTHER)
+            reporters = self._evidence_reporters.setdefault(claim, set())
+            if seat.number in reporters:
+                continue
+            reporters.add(seat.number)
+            if len(reporters) == self.quorums.weak:
+                culprit, kind = claim
+                self._observe(
+                    Observation(
+                        "evidence",
+                        {
+                            "culprit_seat": culprit,
+                            "evidence": kind,
+                            "reported_by": sorted(reporters),
+                        },
+                    )
+                )
 
     def _update_view(self) -> None:
         reports = sorted((s.view for s in self._seats.values() if s.view is not None), reverse=True)

@@ -540,6 +540,7 @@ class Agent:
                     "inbox": len(self._inbox),
                     "slowest_step_ms": round(self.slowest_step_s * 1000),
                     "signatures_verified": self.signatures.stats.misses,
+                    "evidence": dict(sorted(stats.evidence_against.items())),
                 }
             }
         )

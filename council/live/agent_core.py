@@ -69,6 +69,8 @@ class AgentStats:
     highest_view: int = 0
     evidence: int = 0
     decisions: int = 0
+    #: Proofs of misbehaviour this seat holds, by "culprit-seat/kind" (in its status events).
+    evidence_against: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(slots=True)
@@ -233,6 +235,7 @@ class AgentCore:
                         self._consider(motion.id, now_ms)
             elif isinstance(effect, Evidence):
                 self.stats.evidence += 1
+                self.stats.evidence_against[f"{effect.culprit + 1}/{effect.kind}"] += 1
                 if self.history is not None:
                     self.history.evidence[f"{effect.culprit + 1}/{effect.kind}"] += 1
         for effect in self.ballots.take_effects():

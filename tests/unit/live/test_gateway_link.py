@@ -189,3 +189,20 @@ def test_traffic_is_counted_per_seat_and_reported_in_one_observation(watched: Wa
     ]
     seat = watched.watch.seats()[1]
     assert (seat.last_message_ms, seat.last_message_kind) == (1234, "prepare")
+
+
+def test_evidence_is_news_once_f_plus_1_seats_hold_it(watched: Watched) -> None:
+    def report(seat: int, evidence: dict[str, int]) -> None:
+        event = {"status": {"view": 0, "last_executed": 7, "dropped": {}, "evidence": evidence}}
+        watched.watch.status_event(watched.topics.event(f"r{seat - 1}"), json.dumps(event).encode())
+
+    weak = watched.watch.quorums.weak
+    report(2, {"1/equivocation": 1, "9999/equivocation": 4, "x/y": 1})  # one seat proves nothing
+    assert watched.of("evidence") == []
+    for seat in range(3, 2 + weak):
+        report(seat, {"1/equivocation": 2, "3/Made Up!": 1})
+    assert watched.of("evidence") == [
+        {"culprit_seat": 1, "evidence": "equivocation", "reported_by": list(range(2, 2 + weak))}
+    ]
+    report(2, {"1/equivocation": 3})  # repeated reports are not news again
+    assert watched.of("evidence") == []
