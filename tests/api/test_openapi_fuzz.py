@@ -7,15 +7,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from api import ApiSettings
 from tests.api.served import served_api
 
 CHECKS = "not_a_server_error,response_schema_conformance"
-#: Examples per operation: enough to reach every field's edge cases, few enough for `make test`.
-EXAMPLES = 40
+#: Examples per operation: `make test` reaches every field's edge cases (schemathesis' coverage
+#: phase) and some fuzzing; `make test-long` fuzzes ten times as long.
+EXAMPLES = 15
+EXAMPLES_LONG = 150
 
 
-def schemathesis(url: str, token: str, *selection: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(
+    url: str, token: str, *selection: str, examples: int
+) -> subprocess.CompletedProcess[str]:
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
@@ -23,7 +29,7 @@ def schemathesis(url: str, token: str, *selection: str) -> subprocess.CompletedP
         "--checks",
         CHECKS,
         "--max-examples",
-        str(EXAMPLES),
+        str(examples),
         "--seed",
         "1",
         "--header",
@@ -33,10 +39,15 @@ def schemathesis(url: str, token: str, *selection: str) -> subprocess.CompletedP
         "/v1/events",
         *selection,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=400, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=1_800, check=False)
 
 
-def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "examples", [EXAMPLES, pytest.param(EXAMPLES_LONG, marks=pytest.mark.slow)]
+)
+def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(
+    tmp_path: Path, examples: int
+) -> None:
     settings = ApiSettings(requests_per_minute=1_000_000)
     with served_api(tmp_path, settings=settings) as served:
         runs = {
@@ -45,12 +56,21 @@ def test_no_generated_request_gets_a_server_error_or_breaks_the_schema(tmp_path:
                 served.tokens["secretariat"],
                 "--exclude-path-regex",
                 "scenarios|runs|ballots",
+                examples=examples,
             ),
             "member": schemathesis(
-                served.url, served.tokens["member-1"], "--include-path-regex", "ballots"
+                served.url,
+                served.tokens["member-1"],
+                "--include-path-regex",
+                "ballots",
+                examples=examples,
             ),
             "designer": schemathesis(
-                served.url, served.tokens["designer"], "--include-path-regex", "scenarios|runs"
+                served.url,
+                served.tokens["designer"],
+                "--include-path-regex",
+                "scenarios|runs",
+                examples=examples,
             ),
         }
     for role, run in runs.items():
