@@ -114,6 +114,8 @@ def announce(
         typer.echo(f"first tokens (also in {tokens_file}, mode 0600):")
         for role, token in issued.items():
             typer.echo(f"  {role:<12} {token}")
+    else:
+        typer.echo(f"tokens: the first ones are in {tokens_file}; more with `council token create`")
 
 
 async def _serve_until_stopped(gateway: Gateway, host: str, port: int) -> None:

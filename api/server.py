@@ -73,8 +73,10 @@ async def serve(
             await asyncio.sleep(0.05)
         if started is not None and server.started:
             started.set()
-        await task
+        # Shielded: a cancelled caller asks uvicorn to stop, and the lifespan stops the gateway
+        # (so its link leaves the broker before the broker goes).
+        await asyncio.shield(task)
     except asyncio.CancelledError:
         server.should_exit = True
-        await asyncio.shield(task)
+        await task
         raise
