@@ -15,7 +15,7 @@ import typer
 
 from api.server import bootstrap_tokens, free_port, serve
 from council.cli import app
-from council.commands.live import COMPANIONS
+from council.commands.live import COMPANIONS, listen_problem
 from council.gateway import CouncilLink, Gateway, GatewayStore, SimulatedLink
 from council.gateway.tokens import Role, TokenStore
 from council.live.connection import BrokerUrl
@@ -67,6 +67,9 @@ def serve_command(
     state: StateOption = None,
 ) -> None:
     """Serve the HTTP API and dashboard for a live council (default) or a simulated one."""
+    if (problem := listen_problem(host, port)) is not None:
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
     path = state_path(council, state, simulate is not None)
     path.parent.mkdir(parents=True, exist_ok=True)
     store = GatewayStore(path)
@@ -75,9 +78,7 @@ def serve_command(
     else:
         gateway = Gateway(_live_link(council, broker, credentials), store)
     port = port or free_port(host)
-    issued = bootstrap_tokens(store, path.with_suffix(".tokens"))
-    announce(gateway, host, port, issued, path.with_suffix(".tokens"))
-    asyncio.run(_serve_until_stopped(gateway, host, port))
+    asyncio.run(_serve_until_stopped(gateway, host, port, path.with_suffix(".tokens")))
 
 
 def _simulated_link(
@@ -118,8 +119,21 @@ def announce(
         typer.echo(f"tokens: the first ones are in {tokens_file}; more with `council token create`")
 
 
-async def _serve_until_stopped(gateway: Gateway, host: str, port: int) -> None:
-    task = asyncio.create_task(serve(gateway, host, port))
+async def serve_announced(gateway: Gateway, host: str, port: int, tokens_file: Path) -> None:
+    """Serve the API and, once it listens, say where (with first tokens if just made)."""
+    issued = bootstrap_tokens(gateway.store, tokens_file)
+    started = asyncio.Event()
+    server = asyncio.create_task(serve(gateway, host, port, started=started))
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait({server, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if started.is_set():
+        announce(gateway, host, port, issued, tokens_file)
+    await server
+
+
+async def _serve_until_stopped(gateway: Gateway, host: str, port: int, tokens_file: Path) -> None:
+    task = asyncio.create_task(serve_announced(gateway, host, port, tokens_file))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
@@ -135,13 +149,7 @@ async def serve_beside_council(directory: CouncilDir, url: BrokerUrl, host: str,
 
     path = directory.path / "gateway.sqlite"
     gateway = Gateway(LiveLink(directory, url), GatewayStore(path))
-    port = port or free_port(host)
-    issued = bootstrap_tokens(gateway.store, path.with_suffix(".tokens"))
-    started = asyncio.Event()
-    server = asyncio.create_task(serve(gateway, host, port, started=started))
-    await started.wait()
-    announce(gateway, host, port, issued, path.with_suffix(".tokens"))
-    await server
+    await serve_announced(gateway, host, port or free_port(host), path.with_suffix(".tokens"))
 
 
 COMPANIONS["api"] = serve_beside_council

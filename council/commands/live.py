@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -57,6 +58,20 @@ MemberBallotsOption = Annotated[
         " file's voting policy."
     ),
 ]
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the API could not listen on ``host:port`` (checked before anything starts)."""
+    if port == 0:
+        return None
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return (
+                f"cannot listen on {host}:{port} ({error.strerror}); choose --port (0: a free one)"
+            )
+    return None
 
 
 def register(app: typer.Typer) -> None:
@@ -169,6 +184,8 @@ def up(
     """Start a broker (unless --broker is given) and every agent; Ctrl-C stops them all."""
     if serve and "api" not in COMPANIONS:
         raise _fail("--serve needs the HTTP layer: run the installed `council` command")
+    if serve and (problem := listen_problem(host, port)) is not None:
+        raise _fail(problem)
     if init and not (council / "council.yaml").exists():
         _init_council(council)
     directory = _directory(council)
