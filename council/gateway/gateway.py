@@ -217,8 +217,8 @@ class Gateway:
         result = parse_event(await self._request(operation))
         if isinstance(result, RejectedRequest) and "already exists" in result.reason:
             # Ordered before a restart (ours), or another client's motion with our id.
-            report = await self._query(row.id, timeout_s=self.request_timeout_s)
-            ours = report is not None and (report.title, report.category) == (
+            report = parse_event(await self._request(query_operation(row.id)))
+            ours = isinstance(report, StatusReport) and (report.title, report.category) == (
                 row.title,
                 row.category,
             )
@@ -231,9 +231,13 @@ class Gateway:
             self._publish_motion(self._row(row.id))
             return True
         reason = result.reason if isinstance(result, RejectedRequest) else f"unexpected {result}"
-        self.store.mark_refused(row.id, reason)
-        self._publish_motion(self._row(row.id))
+        self._refuse(row.id, reason)
         return False
+
+    def _refuse(self, motion_id: str, reason: str) -> None:
+        self.store.mark_refused(motion_id, reason)
+        self._decided.pop(motion_id, None)
+        self._publish_motion(self._row(motion_id))
 
     async def _close_and_await_record(self, row: MotionRow) -> None:
         decided = self._decided[row.id]
@@ -244,6 +248,11 @@ class Gateway:
                 result = parse_event(
                     await self._request(close_operation(row.id, self.link.now_ms()))
                 )
+                if isinstance(result, RejectedRequest) and result.reason.startswith("unknown"):
+                    # Only a council that lost its state (a simulated one, started anew) forgets
+                    # a motion it opened; waiting for its record would never end.
+                    self._refuse(row.id, f"the council no longer knows it: {result.reason}")
+                    return
                 closed = not (isinstance(result, RejectedRequest) and "too early" in result.reason)
                 if isinstance(result, Closed):
                     continue  # the record follows from every seat that executed the close
@@ -251,7 +260,8 @@ class Gateway:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(decided.wait(), RECORD_WAIT_S)
                 if not decided.is_set():
-                    await self._query(row.id, timeout_s=self.request_timeout_s)  # re-announce
+                    with contextlib.suppress(TimeoutError):  # asked again next time round
+                        await self._query(row.id, timeout_s=self.request_timeout_s)
                 continue
             # Until the window ends: the last seat's ballot may close the motion first.
             with contextlib.suppress(TimeoutError):

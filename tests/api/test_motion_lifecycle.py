@@ -111,3 +111,15 @@ def test_metrics_count_decisions_and_messages(tmp_path: Path) -> None:
     assert 'council_messages_total{kind="commit"}' in text
     assert "council_decision_latency_seconds_count 1.0" in text
     assert 'council_http_requests_total{route="/v1/motions",status="201"} 1.0' in text
+
+
+def test_an_open_motion_a_new_simulated_council_never_saw_is_refused_not_awaited(
+    tmp_path: Path,
+) -> None:
+    store_path = tmp_path / "gateway.sqlite"
+    with simulated_api(tmp_path, store=GatewayStore(store_path), member_ballots=True) as api:
+        motion = api.wait_for(api.submit("Forgotten")["id"], "open")
+    # A simulated council lives in memory: the next API session runs a new one.
+    with simulated_api(tmp_path, store=GatewayStore(store_path), speed=40.0) as api:
+        refused = api.wait_for(motion["id"], "refused")
+    assert refused["reason"] == f"the council no longer knows it: unknown motion {motion['id']}"
