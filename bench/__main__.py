@@ -1,4 +1,4 @@
-"""``make bench``: measure crypto, the simulator and the live council, write
+"""``make bench``: measure crypto, the simulator, the HTTP API and the live council, write
 ``bench/results.json``, print it. ``--quick`` runs shorter versions of each."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bench.agent_path import measure_agent_path, measure_marginal
+from bench.api_bench import measure_api
 from bench.crypto_bench import measure_crypto
 from bench.live import measure_live
 from bench.sim_bench import measure_simulator
@@ -33,6 +34,7 @@ def main() -> None:
         **agent_path.as_json(verify_us),
         "marginal": marginal.as_json(verify_us),
     }
+    results.update(measure_api(quick))
     results.update(measure_live(quick, verify_us, sign_us))
     text = json.dumps(results, indent=2, sort_keys=True)
     RESULTS.write_text(text + "\n")
