@@ -97,10 +97,14 @@ def _simulated_link(
 
 def _live_link(council: Path, broker: str | None, credentials: Path | None) -> CouncilLink:
     from council.commands.live import _broker_for, _directory
-    from council.gateway.live import LiveLink
+    from council.gateway.live import LinkError, LiveLink
 
     directory = _directory(council)
-    return LiveLink(directory, _broker_for(directory, broker, credentials, "gateway"))
+    try:
+        return LiveLink(directory, _broker_for(directory, broker, credentials, "gateway"))
+    except LinkError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
 
 
 def announce(

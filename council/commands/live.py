@@ -271,6 +271,11 @@ async def _up(
                 typer.echo(f"the {local.kind} broker is back on port {local.port}")
             if demo_task is not None and demo_task.done() and exit_after_demo:
                 break
+            if companion is not None and companion.done():
+                # The council goes on without its API; say why the API is gone.
+                failure = companion.exception()
+                typer.echo(f"the API stopped: {failure or 'it exited'}", err=True)
+                companion = None
             await asyncio.sleep(0.25)
     finally:
         if companion is not None:
