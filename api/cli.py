@@ -70,13 +70,14 @@ def serve_command(
     if (problem := listen_problem(host, port)) is not None:
         typer.echo(problem, err=True)
         raise typer.Exit(2)
+    # The link first: a council that cannot be reached leaves no state file behind.
+    if simulate is not None:
+        link = _simulated_link(simulate, seed, speed, member_ballots)
+    else:
+        link = _live_link(council, broker, credentials)
     path = state_path(council, state, simulate is not None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = GatewayStore(path)
-    if simulate is not None:
-        gateway = Gateway(_simulated_link(simulate, seed, speed, member_ballots), store)
-    else:
-        gateway = Gateway(_live_link(council, broker, credentials), store)
+    gateway = Gateway(link, GatewayStore(path))
     port = port or free_port(host)
     asyncio.run(_serve_until_stopped(gateway, host, port, path.with_suffix(".tokens")))
 
