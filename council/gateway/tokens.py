@@ -94,7 +94,9 @@ class TokenStore:
 
     def revoke(self, token_id: str) -> bool:
         with self._store.transaction() as db:
-            cursor = db.execute("UPDATE tokens SET revoked = 1 WHERE id = ? AND revoked = 0", (token_id,))
+            cursor = db.execute(
+                "UPDATE tokens SET revoked = 1 WHERE id = ? AND revoked = 0", (token_id,)
+            )
             return cursor.rowcount == 1
 
     def holders(self) -> list[TokenHolder]:

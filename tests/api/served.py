@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +13,8 @@ from pathlib import Path
 import uvicorn
 
 from api import ApiSettings, create_app
-from api.server import free_port
-from council.gateway import Gateway, GatewayStore, SimulatedLink
-from council.scenario.loader import load_scenario
-from tests.api.support import BASELINE, issue_tokens
+from council.gateway import Gateway
+from tests.api.support import BASELINE, simulated_gateway
 
 
 @dataclass(frozen=True)
@@ -24,6 +22,7 @@ class Served:
     url: str
     tokens: dict[str, str]
     gateway: Gateway
+    server: uvicorn.Server
 
 
 @contextmanager
@@ -34,15 +33,20 @@ def served_api(
     speed: float = 4.0,
     settings: ApiSettings | None = None,
 ) -> Iterator[Served]:
-    store = GatewayStore(tmp_path / "gateway.sqlite")
-    gateway = Gateway(SimulatedLink(load_scenario(scenario), speed=speed), store)
-    tokens = issue_tokens(store)
-    port = free_port()
+    """The app over a simulated council of ``scenario``, listening until the block ends."""
+    gateway, tokens = simulated_gateway(tmp_path, scenario=scenario, speed=speed)
     config = uvicorn.Config(
-        create_app(gateway, settings), host="127.0.0.1", port=port, log_level="warning"
+        create_app(gateway, settings),
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    # Bound here and handed over, so the port is known and no other process can take it.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -50,7 +54,8 @@ def served_api(
             raise RuntimeError("the API did not start within 20 s")
         time.sleep(0.05)
     try:
-        yield Served(f"http://127.0.0.1:{port}", tokens, gateway)
+        yield Served(f"http://127.0.0.1:{port}", tokens, gateway, server)
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+        listener.close()

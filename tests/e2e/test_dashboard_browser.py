@@ -12,9 +12,7 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -28,8 +26,8 @@ import uvicorn
 from websockets.sync.client import connect
 from websockets.sync.connection import Connection
 
-from api import create_app
-from tests.api.support import BASELINE, simulated_gateway
+from tests.api.served import served_api
+from tests.api.support import BASELINE
 from tests.e2e.png import decode, read_size
 from tests.e2e.test_report_browser import close_to, sample_pixels
 
@@ -84,27 +82,8 @@ class Site:
 @contextmanager
 def serve(tmp_path: Path, scenario: Path) -> Iterator[Site]:
     """The app over ``scenario`` under uvicorn in a background thread, on a free port."""
-    gateway, tokens = simulated_gateway(tmp_path, scenario=scenario, speed=4.0)
-    config = uvicorn.Config(
-        create_app(gateway), log_level="warning", lifespan="on", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    # Bound here and handed over, so the port is known and no other process can take it.
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", tokens, server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        listener.close()
+    with served_api(tmp_path, scenario=scenario, speed=4.0) as served:
+        yield Site(served.url, served.tokens, served.server)
 
 
 # -- the browser -------------------------------------------------------------------------------
