@@ -59,6 +59,12 @@ RECONNECT_FIRST_S: Final = 0.5
 RECONNECT_MAX_S: Final = 8.0
 #: How long a member ballot instruction may wait for a lost connection to come back.
 INSTRUCT_TIMEOUT_S: Final = 10.0
+#: Instructions go at most once (QoS 0): each is repeated this often, for this long, so a seat
+#: whose agent was reconnecting still gets it (a repeat it took already casts nothing).
+INSTRUCTION_RESEND_EVERY_S: Final = 3.0
+INSTRUCTION_RESEND_FOR_S: Final = 30.0
+#: Instructions being repeated at most (the oldest stop first).
+INSTRUCTIONS_REPEATED_MAX: Final = 4096
 #: Announcements remembered to skip a byte-identical one (a record re-announced on a query).
 ANNOUNCED_MAX: Final = 4096
 
@@ -134,6 +140,8 @@ class LiveLink:
         self._connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._announced: OrderedDict[bytes, None] = OrderedDict()
+        # (motion, seat) → (topic, payload, repeat until): the latest instruction for each.
+        self._repeating: OrderedDict[tuple[str, int], tuple[str, bytes, float]] = OrderedDict()
 
     @property
     def quorums(self) -> QuorumMath:
@@ -154,6 +162,7 @@ class LiveLink:
         self._tasks = [
             asyncio.create_task(self._stay_connected(clerk)),
             asyncio.create_task(self._report_traffic()),
+            asyncio.create_task(self._repeat_instructions()),
         ]
 
     async def stop(self) -> None:
@@ -246,10 +255,30 @@ class LiveLink:
         clerk = await self._connection(INSTRUCT_TIMEOUT_S)
         sender = self._broker.username or self.principal  # the ACL: direct/+/<broker user>
         topic = self._topics.direct(replica_principal(seat - 1), sender)
+        payload = encode_bundle(self.directory.council_id, [envelope])
         try:
-            await clerk.publish(topic, encode_bundle(self.directory.council_id, [envelope]))
+            await clerk.publish(topic, payload)
         except aiomqtt.MqttError as error:
             raise TimeoutError(f"the broker connection was lost: {error}") from error
+        key = (motion_id, seat)
+        self._repeating.pop(key, None)  # a changed vote replaces the one being repeated
+        self._repeating[key] = (topic, payload, time.monotonic() + INSTRUCTION_RESEND_FOR_S)
+        while len(self._repeating) > INSTRUCTIONS_REPEATED_MAX:
+            self._repeating.popitem(last=False)
+
+    async def _repeat_instructions(self) -> None:
+        while True:
+            await asyncio.sleep(INSTRUCTION_RESEND_EVERY_S)
+            now_s = time.monotonic()
+            for key, (_, _, until_s) in list(self._repeating.items()):
+                if until_s < now_s:
+                    del self._repeating[key]
+            clerk = self._clerk
+            if clerk is None:
+                continue  # reconnecting: the next round sends them
+            for topic, payload, _ in list(self._repeating.values()):
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await clerk.publish(topic, payload)
 
     # -- what the council announces ----------------------------------------------------------
 

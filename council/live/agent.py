@@ -43,7 +43,12 @@ from council.live.connection import BrokerUrl, presence_will
 from council.live.council_dir import CouncilDir
 from council.live.fault_plan import AgentFaultPlan
 from council.live.inbound import Inbound
-from council.live.member_ballots import ISSUED_FILE, MEMBER_BALLOT, MemberBallots
+from council.live.member_ballots import (
+    ISSUED_FILE,
+    MEMBER_BALLOT,
+    AlreadyTaken,
+    MemberBallots,
+)
 from council.live.profiling import profiled
 from council.live.storage import AgentStore
 from council.live.topics import PRESENCE_ONLINE, CouncilTopics
@@ -474,6 +479,8 @@ class Agent:
         """A member ballot instruction passed the edge: cast it if the seat takes it."""
         try:
             instruction = self.member_ballots.accept(envelope)
+        except AlreadyTaken:
+            return  # the gateway repeats instructions; this one was cast already
         except Dropped as dropped:
             self.inbound.drop(dropped.reason)
             return

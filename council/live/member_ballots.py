@@ -23,6 +23,11 @@ for the same motion. The last rule stops a replay: an instruction delivered agai
 one delivered late, must not flip a changed vote back. The agent keeps the last issue time per
 motion in a file beside its store, so a restart does not reopen that window. Whatever fails is
 dropped and counted with the agent's other drops (:class:`~council.live.wire.DropReason`).
+
+Instructions travel at most once (QoS 0), so the gateway repeats each one for a while
+(:data:`council.gateway.live.INSTRUCTION_RESEND_FOR_S`): an agent that was reconnecting when it
+was first sent still gets it. A repeat of the instruction the seat took last for a motion (the
+same issue time) is :class:`AlreadyTaken` — expected, not bad input, and it casts nothing.
 """
 
 from __future__ import annotations
@@ -91,6 +96,10 @@ class MemberBallotIssuer:
         return sign_member_ballot(self.signer, instruction)
 
 
+class AlreadyTaken(Exception):
+    """The instruction is the one the seat took last for its motion, sent again."""
+
+
 class MemberBallots:
     """The agent's side: which instructions seat ``seat`` takes (module docstring).
 
@@ -101,6 +110,7 @@ class MemberBallots:
         self.seat = seat
         self.path = path
         self.taken = 0
+        self.repeats = 0
         self._last_issued_us: dict[str, int] = _load(path) if path is not None else {}
 
     def accept(self, envelope: Envelope) -> MemberBallot:
@@ -115,7 +125,10 @@ class MemberBallots:
         if instruction.seat != self.seat:
             raise Dropped(DropReason.WRONG_SEAT, f"seat {instruction.seat}")
         last_us = self._last_issued_us.get(instruction.motion, 0)
-        if instruction.issued_us <= last_us:
+        if instruction.issued_us == last_us:
+            self.repeats += 1
+            raise AlreadyTaken(instruction.motion)
+        if instruction.issued_us < last_us:
             raise Dropped(DropReason.STALE_INSTRUCTION, f"issued {instruction.issued_us} µs")
         self._last_issued_us[instruction.motion] = instruction.issued_us
         if self.path is not None:

@@ -215,8 +215,11 @@ def test_forged_replayed_and_misaddressed_instructions_are_dropped_and_counted(
             forged = sign_member_ballot(directory.signer("r1"), later).model_copy(
                 update={"sender": "gateway"}
             )
+            taken_us = MemberBallot.model_validate_json(taken.body).issued_us
+            older = MemberBallot(issued_us=taken_us - 1, motion="D-1", seat=2, vote="no")
             for envelope in (
-                taken,  # replayed: the seat took it already
+                taken,  # repeated, as the gateway repeats: taken already, casts nothing
+                sign_member_ballot(directory.signer("gateway"), older),  # a replay of an older one
                 forged,  # seat 2's own key is not the gateway's
                 sign_member_ballot(directory.signer("secretariat"), later),
                 issuer.issue(3, "D-1", "no"),  # for seat 3, on seat 2's topic
@@ -249,3 +252,22 @@ def test_the_link_reconnects_after_the_broker_restarts(tmp_path: Path) -> None:
             await eventually(lambda: all(s.state == "online" for s in seats().seats), 10)
 
     run(scenario(), timeout_s=90)
+
+
+def test_an_instruction_sent_while_the_seat_was_down_still_reaches_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with linked(tmp_path / "council", member_ballots=True) as linked_council:
+            link, supervisor = linked_council.link, linked_council.council.supervisor
+            await linked_council.open("R-1")
+            supervisor.kill(3, signal.SIGKILL)
+            await eventually(lambda: link.status().seats[2].state == "offline", timeout_s=5)
+            await link.instruct_ballot(3, "R-1", "yes")  # nobody reads seat 3's topic now
+            supervisor.start(3)
+
+            async def counted() -> bool:
+                return (await linked_council.tally("R-1")).yes == 1
+
+            # The link repeats the instruction; the restarted agent takes the first it reads.
+            await eventually_async(counted, timeout_s=25)
+
+    run(scenario(), timeout_s=60)

@@ -20,6 +20,7 @@ from council.live.council_dir import CouncilDir
 from council.live.member_ballots import (
     ISSUED_FILE,
     MEMBER_BALLOT,
+    AlreadyTaken,
     MemberBallot,
     MemberBallotIssuer,
     MemberBallots,
@@ -92,11 +93,21 @@ def test_a_replayed_or_older_instruction_does_not_flip_a_changed_vote_back(
     first, second = instruction(directory, 100, vote="yes"), instruction(directory, 200, vote="no")
     seat.accept(first)
     seat.accept(second)
-    for stale in (first, second, instruction(directory, 150, vote="abstain")):
+    for stale in (first, instruction(directory, 150, vote="abstain")):
         with pytest.raises(Dropped) as dropped:
             seat.accept(stale)
         assert dropped.value.reason is DropReason.STALE_INSTRUCTION
     assert seat.taken == 2
+
+
+def test_the_last_instruction_sent_again_is_a_repeat_not_a_drop(directory: CouncilDir) -> None:
+    seat = MemberBallots(2)
+    latest = instruction(directory, 200, vote="no")
+    seat.accept(latest)
+    for _ in range(3):  # the gateway repeats what it sent, in case it was lost
+        with pytest.raises(AlreadyTaken):
+            seat.accept(latest)
+    assert (seat.taken, seat.repeats) == (1, 3)
 
 
 def test_another_seats_or_another_principals_instruction_is_dropped(
@@ -166,7 +177,8 @@ def test_the_agent_casts_what_its_member_instructs_and_counts_what_it_drops(
     assert ballots_sent(agent) == ['{"motion":"M-1","op":"ballot","vote":"yes"}']
     forged = instruction(directory, 200, vote="no").model_copy(update={"signature": "00" * 64})
     deliver(agent, forged)
-    deliver(agent, instruction(directory, 100, vote="yes"))  # replayed
+    deliver(agent, instruction(directory, 100, vote="yes"))  # repeated: cast already
+    deliver(agent, instruction(directory, 50, vote="no"))  # older: a replay
     deliver(agent, instruction(directory, 300, seat=3))
     assert ballots_sent(agent) == []
     status = json.loads(agent.status_json())["status"]
