@@ -98,7 +98,8 @@ def _simulated_link(
 
 def _live_link(council: Path, broker: str | None, credentials: Path | None) -> CouncilLink:
     from council.commands.live import _broker_for, _directory
-    from council.gateway.live import LinkError, LiveLink
+    from council.gateway import LinkError
+    from council.gateway.live import LiveLink
 
     directory = _directory(council)
     try:

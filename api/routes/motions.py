@@ -113,7 +113,12 @@ def get_record(motion_id: MotionId, gateway: GatewayDep, holder: HolderDep) -> R
     "/{motion_id}/ballots/{seat}",
     status_code=202,
     response_model=BallotOut,
-    responses={403: {}, 404: {}, 409: {"description": "The motion is not open."}},
+    responses={
+        403: {},
+        404: {},
+        409: {"description": "The motion is not open, or the council takes no member ballots."},
+        503: {"description": "The council cannot be reached now; try again."},
+    },
 )
 async def cast_ballot(
     motion_id: MotionId,

@@ -6,7 +6,14 @@ a live one over MQTT) and the SQLite :class:`GatewayStore`; the HTTP API is its 
 
 from council.gateway.gateway import Gateway, GatewayError, Tally, motion_event
 from council.gateway.hub import CouncilEvent, EventHub
-from council.gateway.link import CouncilLink, CouncilSink, CouncilStatus, Observation, SeatHealth
+from council.gateway.link import (
+    CouncilLink,
+    CouncilSink,
+    CouncilStatus,
+    LinkError,
+    Observation,
+    SeatHealth,
+)
 from council.gateway.simulated import SimulatedLink
 from council.gateway.store import (
     GatewayStore,
@@ -26,6 +33,7 @@ __all__ = [
     "GatewayError",
     "GatewayStore",
     "IdempotencyConflict",
+    "LinkError",
     "MotionDraft",
     "MotionFilter",
     "MotionRow",

@@ -25,7 +25,7 @@ from typing import Final
 from consensus import Request, decode
 from council.council_file import CouncilFile
 from council.gateway.hub import EventHub
-from council.gateway.link import CouncilLink, Observation
+from council.gateway.link import CouncilLink, LinkError, Observation
 from council.gateway.metrics import GatewayMetrics
 from council.gateway.store import GatewayStore, MotionDraft, MotionRow
 from council.governance.events import (
@@ -155,7 +155,12 @@ class Gateway:
             raise GatewayError(409, f"motion {motion_id} is not open yet; try again shortly")
         if row.status != "open":
             raise GatewayError(409, f"motion {motion_id} is {row.status}; voting has closed")
-        await self.link.instruct_ballot(seat, motion_id, vote)
+        try:
+            await self.link.instruct_ballot(seat, motion_id, vote)
+        except LinkError as error:
+            raise GatewayError(409, str(error)) from None
+        except TimeoutError as error:
+            raise GatewayError(503, f"the council cannot be reached now: {error}") from None
         self.store.record_ballot(motion_id, seat, vote, self.link.now_ms())
         self.metrics.ballots.inc()
         self.hub.publish("ballot", {"motion": motion_id, "seat": seat, "vote": vote})

@@ -70,6 +70,10 @@ class Observation:
     data: Mapping[str, object] = field(default_factory=dict)
 
 
+class LinkError(Exception):
+    """The link cannot act for this council as asked; the message says why."""
+
+
 class CouncilSink(Protocol):
     """Where a link delivers what the council announces (the gateway implements it)."""
 
@@ -110,7 +114,10 @@ class CouncilLink(Protocol):
     async def instruct_ballot(self, seat: int, motion_id: str, vote: str) -> None:
         """Tell seat ``seat``'s agent that its member votes ``vote`` on ``motion_id``; the
         agent signs and submits the ballot (a later instruction replaces an earlier one
-        while the motion is open)."""
+        while the motion is open).
+
+        Raises :class:`LinkError` when the council cannot take members' ballots, and
+        ``TimeoutError`` when it cannot be reached."""
 
     def status(self) -> CouncilStatus:
         """The current view, primary and every seat's health."""

@@ -38,7 +38,13 @@ import aiomqtt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from consensus import QuorumMath, replica_principal
-from council.gateway.link import CouncilSink, CouncilStatus, LinkMode, Observation
+from council.gateway.link import (
+    CouncilSink,
+    CouncilStatus,
+    LinkError,
+    LinkMode,
+    Observation,
+)
 from council.gateway.live_watch import CouncilWatch
 from council.governance.records import DecisionRecord
 from council.live.connection import BrokerUrl
@@ -67,10 +73,6 @@ INSTRUCTION_RESEND_FOR_S: Final = 30.0
 INSTRUCTIONS_REPEATED_MAX: Final = 4096
 #: Announcements remembered to skip a byte-identical one (a record re-announced on a query).
 ANNOUNCED_MAX: Final = 4096
-
-
-class LinkError(Exception):
-    """The link cannot act for this council as asked; the message says why."""
 
 
 class _DecisionEvent(BaseModel):

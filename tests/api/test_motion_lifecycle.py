@@ -123,3 +123,29 @@ def test_an_open_motion_a_new_simulated_council_never_saw_is_refused_not_awaited
     with simulated_api(tmp_path, store=GatewayStore(store_path), speed=40.0) as api:
         refused = api.wait_for(motion["id"], "refused")
     assert refused["reason"] == f"the council no longer knows it: unknown motion {motion['id']}"
+
+
+def test_a_ballot_the_council_cannot_take_now_is_a_409_or_503_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    from council.gateway import LinkError
+
+    with simulated_api(tmp_path, member_ballots=True) as api:
+        motion = api.wait_for(api.submit("Unreachable")["id"], "open")
+        path = f"/v1/motions/{motion['id']}/ballots/1"
+        link = api.gateway.link
+        for failure, status in (
+            (LinkError("council x has no gateway key"), 409),
+            (TimeoutError("no broker connection within 10 s"), 503),
+        ):
+
+            async def fail(
+                seat: int, motion_id: str, vote: str, error: Exception = failure
+            ) -> None:
+                raise error
+
+            link.instruct_ballot = fail  # type: ignore[method-assign]
+            response = api.client.put(path, json={"vote": "yes"}, headers=api.headers("member-1"))
+            assert response.status_code == status
+            assert str(failure) in response.json()["detail"]
+        assert api.gateway.store.ballots(motion["id"]) == {}  # nothing recorded as cast

@@ -12,8 +12,9 @@ import pytest
 from consensus.messages import Commit, Heartbeat, Prepare, PrePrepare, Request, batch_digest, seal
 from council.commands.init import write_council
 from council.council_file import CouncilFile
+from council.gateway import LinkError
 from council.gateway.link import Observation
-from council.gateway.live import LinkError, LiveLink, broker_as, link_principal
+from council.gateway.live import LiveLink, broker_as, link_principal
 from council.gateway.live_watch import CouncilWatch, bundle_kinds
 from council.live.connection import BrokerUrl
 from council.live.council_dir import CouncilDir
